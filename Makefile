@@ -1,0 +1,116 @@
+# vchan-tun — top-level build.
+#
+#   make            programs in build/bin, xensim in build/xensim
+#   make SAN=1      the same under AddressSanitizer + UBSan, in build-san/
+#   make check      both builds, then every test against each (needs root)
+#   make demo       two simulated domains and what runs between them
+#   make lint       cppcheck and clang-tidy
+
+ifeq ($(SAN),1)
+B        ?= build-san
+SAN_EXE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Stand-in libraries are loaded by Debian's uninstrumented programs too
+# (xenstore-read, vchan-socket-proxy), where the ASan runtime cannot come first.
+SAN_LIB  := -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+B        ?= build
+endif
+
+CC       ?= cc
+PKG      ?= pkg-config
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wno-unused-parameter
+CPPFLAGS := -std=gnu11 -D_GNU_SOURCE -MMD -MP
+XEN_CFLAGS := $(shell $(PKG) --cflags xenevtchn xengnttab xenstore)
+XEN_LIBS   := $(shell $(PKG) --libs xenevtchn xengnttab xenstore)
+XS_LIBS    := $(shell $(PKG) --libs xenstore)
+
+EXE_FLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) $(SAN_EXE)
+LIB_FLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) $(SAN_LIB) -fPIC -fvisibility=hidden
+
+XS := netns-tests/xensim
+
+.PHONY: all check check-build demo lint clean install-deps-if-missing
+all:
+
+# --- xensim: stand-in libraries -------------------------------------------------
+
+XENSIM_LIBS := $(B)/xensim/libxenevtchn.so.1 $(B)/xensim/libxengnttab.so.1 \
+               $(B)/xensim/libxenctrl.so.4.17
+
+$(B)/xensim/%.pic.o: $(XS)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_FLAGS) $(XEN_CFLAGS) -c -o $@ $<
+
+$(B)/xensim/libxenevtchn.so.1: $(B)/xensim/evtchn.pic.o $(B)/xensim/hv_client.pic.o $(XS)/xenevtchn.map
+	$(CC) $(SAN_LIB) -shared -Wl,-soname,libxenevtchn.so.1 -Wl,--version-script,$(XS)/xenevtchn.map \
+		-Wl,-z,defs -o $@ $(filter %.o,$^) -lpthread
+$(B)/xensim/libxengnttab.so.1: $(B)/xensim/gnttab.pic.o $(B)/xensim/hv_client.pic.o $(XS)/xengnttab.map
+	$(CC) $(SAN_LIB) -shared -Wl,-soname,libxengnttab.so.1 -Wl,--version-script,$(XS)/xengnttab.map \
+		-Wl,-z,defs -o $@ $(filter %.o,$^) -lpthread
+$(B)/xensim/libxenctrl.so.4.17: $(B)/xensim/xenctrl.pic.o $(B)/xensim/hv_client.pic.o $(XS)/xenctrl.map
+	$(CC) $(SAN_LIB) -shared -Wl,-soname,libxenctrl.so.4.17 -Wl,--version-script,$(XS)/xenctrl.map \
+		-Wl,-z,defs -o $@ $(filter %.o,$^) -lpthread
+
+# --- xensim: daemons and the command --------------------------------------------
+
+XENSTORED_SRCS := $(wildcard $(XS)/xenstored/*.c)
+XENSTORED_OBJS := $(XENSTORED_SRCS:$(XS)/%.c=$(B)/xensim/%.o)
+
+$(B)/xensim/%.o: $(XS)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_FLAGS) $(XEN_CFLAGS) -c -o $@ $<
+
+$(B)/xensim/xensim-hv: $(B)/xensim/hv.o
+	$(CC) $(SAN_EXE) -o $@ $^
+$(B)/xensim/xenstored-lite: $(XENSTORED_OBJS)
+	$(CC) $(SAN_EXE) -o $@ $^
+$(B)/bin/xensim: $(B)/xensim/xensim.o $(B)/xensim/hv_client.o
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_EXE) -o $@ $^ $(XS_LIBS)
+
+XENSIM := $(XENSIM_LIBS) $(B)/xensim/xensim-hv $(B)/xensim/xenstored-lite $(B)/bin/xensim
+all: $(XENSIM)
+
+# --- test tools (built against Debian's libraries; never installed) --------------
+
+$(B)/tools/%.o: netns-tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_FLAGS) $(XEN_CFLAGS) -c -o $@ $<
+$(B)/tools/vchan-peer: $(B)/tools/vchan-peer.o
+	$(CC) $(SAN_EXE) -o $@ $^ -lxenvchan $(XEN_LIBS)
+$(B)/tools/evtchn-lat: $(B)/tools/evtchn-lat.o
+	$(CC) $(SAN_EXE) -o $@ $^ $(XEN_LIBS)
+$(B)/tools/xen-probe: $(B)/tools/xen-probe.o
+	$(CC) $(SAN_EXE) -o $@ $^ $(XEN_LIBS)
+
+TOOLS := $(B)/tools/vchan-peer $(B)/tools/evtchn-lat $(B)/tools/xen-probe
+all: $(TOOLS)
+
+# --- checks ------------------------------------------------------------------------
+
+install-deps-if-missing:
+	@scripts/install-deps --if-missing
+
+check-build: install-deps-if-missing
+	$(MAKE) all
+	$(MAKE) SAN=1 all
+
+check: check-build
+	netns-tests/run build build-san
+
+demo: install-deps-if-missing
+	$(MAKE) all
+	scripts/demo build
+
+LINT_SRCS = $(wildcard src/*.c src/*/*.c $(XS)/*.c $(XS)/xenstored/*.c netns-tests/tools/*.c)
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE $(LINT_SRCS)
+	clang-tidy --quiet $(LINT_SRCS) -- $(CPPFLAGS) $(XEN_CFLAGS)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,218 @@
+# Shared by every netns test: TAP output, a private xensim, network namespaces,
+# background processes, and cleanup that runs even when a test fails.
+#
+# A test sources this file, calls sim_start, creates what it needs with
+# sim_domain / netns_add / spawn, asserts with ok/is/wait_for and ends with
+# done_testing. Everything it started is torn down on exit, by PID and name,
+# never by pattern.
+#
+# Environment: BUILD (build directory, default "build"), set by netns-tests/run.
+
+set -u
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
+XENSIM="$BUILD/bin/xensim"
+TOOLS="$BUILD/tools"
+
+TEST_NAME=$(basename "$0" .t)
+T_RUN=0
+T_FAILED=0
+SPAWNED=()
+NETNS=()
+SIM_DIR=
+WORK=$(mktemp -d "/tmp/vchan-tun-test.${TEST_NAME}.XXXXXX")
+
+# --- TAP ---------------------------------------------------------------------
+
+ok() { # ok COND_STATUS DESCRIPTION  (status 0 = pass)
+	local status=$1
+	shift
+	T_RUN=$((T_RUN + 1))
+	if [ "$status" -eq 0 ]; then
+		echo "ok $T_RUN - $*"
+	else
+		echo "not ok $T_RUN - $*"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+	return "$status"
+}
+
+pass() { ok 0 "$@"; }
+fail() { ok 1 "$@"; }
+
+is() { # is ACTUAL EXPECTED DESCRIPTION
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		diag "got:      '$1'"
+		diag "expected: '$2'"
+		return 1
+	fi
+}
+
+like() { # like ACTUAL EXTENDED_REGEX DESCRIPTION
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		diag "got:          '$1'"
+		diag "expected match: /$2/"
+		return 1
+	fi
+}
+
+diag() { printf '# %s\n' "$*" | sed '2,$s/^/# /'; }
+
+# run_ok DESCRIPTION CMD...: passes when CMD exits 0; shows its output otherwise.
+run_ok() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok 0 "$desc"
+	else
+		local rc=$?
+		ok 1 "$desc"
+		diag "exit status $rc from: $*"
+		diag "$out"
+		return 1
+	fi
+}
+
+# run_fails DESCRIPTION CMD...: passes when CMD exits non-zero.
+run_fails() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok 1 "$desc"
+		diag "unexpected success of: $*"
+		diag "$out"
+		return 1
+	fi
+	ok 0 "$desc"
+}
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+bail_out() {
+	echo "Bail out! $*"
+	exit 255
+}
+
+done_testing() {
+	echo "1..$T_RUN"
+	[ "$T_FAILED" -eq 0 ]
+	exit $?
+}
+
+# --- waiting -----------------------------------------------------------------
+
+# wait_for SECONDS CMD...: polls CMD every 10 ms until it succeeds; fails after SECONDS.
+# For conditions that have no event to block on (a file appearing, a port bound).
+wait_for() {
+	local deadline=$(($(date +%s%N) + ${1%.*} * 1000000000)) cmd
+	shift
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ "$(date +%s%N)" -ge "$deadline" ] && return 1
+		sleep 0.01
+	done
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# --- xensim ------------------------------------------------------------------
+
+sim_start() { # sim_start [xensim start options]
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root for network namespaces"
+	[ -x "$XENSIM" ] || bail_out "$XENSIM not built (run make)"
+	SIM_DIR="$WORK/xensim"
+	export XENSIM_DIR="$SIM_DIR"
+	"$XENSIM" start "$@" || bail_out "xensim start failed: $(cat "$SIM_DIR"/*.log 2>/dev/null)"
+}
+
+sim_domain() { # sim_domain DOMID [NAME]
+	"$XENSIM" domain create "$1" ${2:+--name "$2"} || bail_out "cannot create domain $1"
+}
+
+# sim_exec DOMID NETNS|- CMD...: runs CMD as DOMID in NETNS ('-' for none), in the foreground.
+sim_exec() {
+	local dom=$1 ns=$2
+	shift 2
+	if [ "$ns" = - ]; then
+		"$XENSIM" exec "$dom" -- "$@"
+	else
+		"$XENSIM" exec "$dom" --netns "$ns" -- "$@"
+	fi
+}
+
+# --- network namespaces --------------------------------------------------------
+
+# netns_add VAR: creates a namespace with a unique name and stores the name in VAR.
+netns_add() {
+	local name="vt$$-${#NETNS[@]}"
+	ip netns add "$name" || bail_out "cannot create netns $name"
+	NETNS+=("$name")
+	ip -n "$name" link set lo up
+	printf -v "$1" '%s' "$name"
+}
+
+# --- background processes ----------------------------------------------------
+
+# spawn VAR LOG CMD...: starts CMD in the background, output to LOG, PID into VAR.
+spawn() {
+	local var=$1 log=$2
+	shift 2
+	"$@" >"$log" 2>&1 &
+	local pid=$!
+	SPAWNED+=("$pid")
+	printf -v "$var" '%s' "$pid"
+}
+
+# reap PID [SECONDS]: waits for PID to exit (default 30 s) and returns its status;
+# a watchdog kills it after SECONDS, and then the status is 124.
+reap() {
+	local pid=$1 secs=${2:-30} wd rc
+	(sleep "$secs" && kill -9 "$pid" 2>/dev/null && touch "$WORK/timeout.$pid") &
+	wd=$!
+	wait "$pid"
+	rc=$?
+	kill "$wd" 2>/dev/null
+	wait "$wd" 2>/dev/null
+	if [ -e "$WORK/timeout.$pid" ]; then
+		rm -f "$WORK/timeout.$pid"
+		return 124
+	fi
+	return "$rc"
+}
+
+# --- cleanup -----------------------------------------------------------------
+
+cleanup() {
+	local pid ns
+	for pid in "${SPAWNED[@]}"; do
+		kill -9 "$pid" 2>/dev/null
+	done
+	for pid in "${SPAWNED[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	if [ -n "$SIM_DIR" ]; then
+		"$XENSIM" stop >/dev/null 2>&1
+	fi
+	for ns in "${NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ "$T_FAILED" -ne 0 ] && [ -n "$SIM_DIR" ]; then
+		for f in "$SIM_DIR"/*.log; do
+			[ -s "$f" ] && diag "--- $f" && diag "$(tail -n 40 "$f")"
+		done
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
