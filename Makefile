@@ -85,8 +85,63 @@ $(B)/tools/evtchn-lat: $(B)/tools/evtchn-lat.o
 $(B)/tools/xen-probe: $(B)/tools/xen-probe.o
 	$(CC) $(SAN_EXE) -o $@ $^ $(XEN_LIBS)
 
-TOOLS := $(B)/tools/vchan-peer $(B)/tools/evtchn-lat $(B)/tools/xen-probe
+$(B)/tools/xs-probe: $(B)/tools/xs-probe.o
+	$(CC) $(SAN_EXE) -o $@ $^ $(XS_LIBS)
+
+TOOLS := $(B)/tools/vchan-peer $(B)/tools/evtchn-lat $(B)/tools/xen-probe $(B)/tools/xs-probe
 all: $(TOOLS)
+
+# --- the vchan ring ----------------------------------------------------------------
+# src/vchan: a libxenvchan-compatible channel on libxengnttab/libxenevtchn/libxenstore
+# (never libxenvchan). Objects in $(B)/src, programs in $(B)/bin, unit tests in
+# $(B)/tests (run by netns-tests/run), the libFuzzer harness in $(B)/fuzz (clang only).
+
+VCHAN_CFLAGS := -Isrc/vchan
+VCHAN_OBJS   := $(B)/src/vchan/ring.o $(B)/src/vchan/setup.o
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 20
+
+$(B)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EXE_FLAGS) $(XEN_CFLAGS) $(VCHAN_CFLAGS) -c -o $@ $<
+
+$(B)/bin/vchan-cat: $(B)/src/vchan-cat.o $(VCHAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_EXE) -o $@ $^ $(XEN_LIBS)
+
+$(B)/tests/test-ring: $(B)/src/vchan/test-ring.o $(B)/src/vchan/ring.o
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_EXE) -o $@ $^
+
+# ring-peer: vchan-peer's command line and streams on our ring, for the interop tests.
+$(B)/tools/ring-peer.o: CPPFLAGS += $(VCHAN_CFLAGS)
+$(B)/tools/ring-peer: $(B)/tools/ring-peer.o $(VCHAN_OBJS)
+	$(CC) $(SAN_EXE) -o $@ $^ $(XEN_LIBS)
+
+$(B)/fuzz/fuzz-ring: src/fuzz/fuzz-ring.c src/vchan/ring.c src/vchan/ring.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(VCHAN_CFLAGS) -o $@ $(filter %.c,$^)
+
+# ring-bench: the same harness around our ring and around libxenvchan (make bench-ring).
+$(B)/tools/ring-bench.o: CPPFLAGS += $(VCHAN_CFLAGS)
+$(B)/tools/ring-bench: $(B)/tools/ring-bench.o $(VCHAN_OBJS)
+	$(CC) $(SAN_EXE) -o $@ $^ -lxenvchan $(XEN_LIBS)
+
+VCHAN_ALL := $(B)/bin/vchan-cat $(B)/tests/test-ring $(B)/tools/ring-peer $(B)/tools/ring-bench \
+             $(B)/fuzz/fuzz-ring
+all: $(VCHAN_ALL)
+
+.PHONY: fuzz-smoke bench-ring
+# A bounded libFuzzer run (netns-tests/t/52-fuzz-ring.t does the same in make check).
+fuzz-smoke: $(B)/fuzz/fuzz-ring
+	@mkdir -p $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz-ring -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus
+
+# Ours against libxenvchan, two simulated domains (needs root; not part of check).
+bench-ring: all
+	netns-tests/bench-ring $(B)
 
 # --- checks ------------------------------------------------------------------------
 

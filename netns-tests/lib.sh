@@ -175,19 +175,22 @@ spawn() {
 }
 
 # reap PID [SECONDS]: waits for PID to exit (default 30 s) and returns its status;
-# a watchdog kills it after SECONDS, and then the status is 124.
+# kills it when it outlives SECONDS, and then returns 124.
 reap() {
-	local pid=$1 secs=${2:-30} wd rc
-	(sleep "$secs" && kill -9 "$pid" 2>/dev/null && touch "$WORK/timeout.$pid") &
-	wd=$!
-	wait "$pid"
+	local pid=$1 secs=${2:-30} timer first rc
+	sleep "$secs" &
+	timer=$!
+	wait -n -p first "$pid" "$timer"
 	rc=$?
-	kill "$wd" 2>/dev/null
-	wait "$wd" 2>/dev/null
-	if [ -e "$WORK/timeout.$pid" ]; then
-		rm -f "$WORK/timeout.$pid"
+	if [ "$first" = "$timer" ]; then
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
 		return 124
 	fi
+	# SIGKILL: until it has exec'd sleep, the timer is a copy of this shell
+	# and would run the test's traps on SIGTERM.
+	kill -9 "$timer" 2>/dev/null
+	wait "$timer" 2>/dev/null
 	return "$rc"
 }
 
@@ -216,3 +219,32 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# hold VAR LOG DOMID NETNS CMD...: runs CMD as DOMID in the background with its
+# stdin on a pipe this test holds open; `release VAR` closes it, which is how
+# xen-probe's share and offer-port are told to let go.
+hold() {
+	local var=$1 log=$2 dom=$3 ns=$4 fifo fd
+	shift 4
+	fifo="$WORK/hold.$var"
+	mkfifo "$fifo"
+	if [ "$ns" = - ]; then
+		"$XENSIM" exec "$dom" -- "$@" <"$fifo" >"$log" 2>"$log.err" &
+	else
+		"$XENSIM" exec "$dom" --netns "$ns" -- "$@" <"$fifo" >"$log" 2>"$log.err" &
+	fi
+	SPAWNED+=("$!")
+	printf -v "$var" '%s' "$!"
+	exec {fd}>"$fifo"
+	printf -v "${var}_fd" '%s' "$fd"
+}
+
+release() {
+	local fd_var="${1}_fd"
+	eval "exec ${!fd_var}>&-"
+}
+
+# first_line FILE: waits up to 10 s for FILE to have a complete first line, prints it.
+first_line() {
+	wait_for 10 grep -q . "$1" && head -n 1 "$1"
+}

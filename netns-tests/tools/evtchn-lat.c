@@ -121,6 +121,7 @@ static int client(xenevtchn_handle *xce, long dom, long remote, long rounds)
 int main(int argc, char **argv)
 {
 	xenevtchn_handle *xce;
+	int rc;
 
 	if (argc < 3 || (strcmp(argv[1], "server") && strcmp(argv[1], "client")) ||
 	    (!strcmp(argv[1], "client") && argc < 4)) {
@@ -132,7 +133,11 @@ int main(int argc, char **argv)
 	if (!xce)
 		die("xenevtchn_open");
 	if (!strcmp(argv[1], "server"))
-		return server(xce, parse("domain", argv[2], 0, 0x7fef));
-	return client(xce, parse("domain", argv[2], 0, 0x7fef), parse("port", argv[3], 1, 4095),
-		      argc > 4 ? parse("rounds", argv[4], 1, 10000000) : 10000);
+		rc = server(xce, parse("domain", argv[2], 0, 0x7fef));
+	else
+		rc = client(xce, parse("domain", argv[2], 0, 0x7fef),
+			    parse("port", argv[3], 1, 4095),
+			    argc > 4 ? parse("rounds", argv[4], 1, 10000000) : 10000);
+	xenevtchn_close(xce);
+	return rc;
 }

@@ -7,7 +7,7 @@
  *   xen-probe share PEER_DOMID ro|rw [COUNT]  print the refs, hold them until stdin closes
  *   xen-probe map DOMID REF ro|rw             map one grant, print what its page says
  *   xen-probe offer-port PEER_DOMID           print an unbound port, hold it until stdin closes
- *   xen-probe bind-port DOMID PORT            bind to a remote port
+ *   xen-probe bind-port DOMID PORT [--hold]   bind to a remote port [until stdin closes]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +25,14 @@ static int failed(const char *what)
 	printf("%s\n", strerrorname_np(errno));
 	return 1;
 }
+
+/* Reports the failure of an operation on an open handle, and closes it. */
+#define FAIL_CLOSE(what, close_fn, handle)         \
+	({                                          \
+		int rc_ = failed(what);             \
+		close_fn(handle);                   \
+		rc_;                                \
+	})
 
 static long number(const char *s)
 {
@@ -69,7 +77,7 @@ static int share(long peer, int rw, long count)
 		return failed("xengntshr_open");
 	pages = xengntshr_share_pages(xgs, (uint32_t)peer, (int)count, refs, rw);
 	if (!pages)
-		return failed("xengntshr_share_pages");
+		return FAIL_CLOSE("xengntshr_share_pages", xengntshr_close, xgs);
 	for (long i = 0; i < count; i++) {
 		snprintf(pages + i * 4096, 4096, "page %ld of domain %s", i, getenv("XENSIM_DOMID"));
 		printf("%s%u", i ? " " : "", refs[i]);
@@ -92,7 +100,7 @@ static int map(long dom, long ref, int rw)
 	page = xengnttab_map_grant_ref(xgt, (uint32_t)dom, (uint32_t)ref,
 				       PROT_READ | (rw ? PROT_WRITE : 0));
 	if (!page)
-		return failed("xengnttab_map_grant_ref");
+		return FAIL_CLOSE("xengnttab_map_grant_ref", xengnttab_close, xgt);
 	printf("%.*s\n", 64, page);
 	xengnttab_unmap(xgt, page, 1);
 	xengnttab_close(xgt);
@@ -108,7 +116,7 @@ static int offer_port(long peer)
 		return failed("xenevtchn_open");
 	port = xenevtchn_bind_unbound_port(xce, (uint32_t)peer);
 	if (port < 0)
-		return failed("xenevtchn_bind_unbound_port");
+		return FAIL_CLOSE("xenevtchn_bind_unbound_port", xenevtchn_close, xce);
 	printf("%d\n", port);
 	fflush(stdout);
 	hold();
@@ -116,7 +124,7 @@ static int offer_port(long peer)
 	return 0;
 }
 
-static int bind_port(long dom, long remote)
+static int bind_port(long dom, long remote, int keep)
 {
 	xenevtchn_handle *xce = xenevtchn_open(NULL, 0);
 	xenevtchn_port_or_error_t port;
@@ -125,8 +133,11 @@ static int bind_port(long dom, long remote)
 		return failed("xenevtchn_open");
 	port = xenevtchn_bind_interdomain(xce, (uint32_t)dom, (evtchn_port_t)remote);
 	if (port < 0)
-		return failed("xenevtchn_bind_interdomain");
+		return FAIL_CLOSE("xenevtchn_bind_interdomain", xenevtchn_close, xce);
 	printf("%d\n", port);
+	fflush(stdout);
+	if (keep)
+		hold();
 	xenevtchn_close(xce);
 	return 0;
 }
@@ -141,11 +152,11 @@ int main(int argc, char **argv)
 		return map(number(argv[2]), number(argv[3]), writable(argv[4]));
 	if (!strcmp(cmd, "offer-port") && argc == 3)
 		return offer_port(number(argv[2]));
-	if (!strcmp(cmd, "bind-port") && argc == 4)
-		return bind_port(number(argv[2]), number(argv[3]));
+	if (!strcmp(cmd, "bind-port") && (argc == 4 || (argc == 5 && !strcmp(argv[4], "--hold"))))
+		return bind_port(number(argv[2]), number(argv[3]), argc == 5);
 	fprintf(stderr, "usage: xen-probe share PEER_DOMID ro|rw [COUNT]\n"
 			"       xen-probe map DOMID REF ro|rw\n"
 			"       xen-probe offer-port PEER_DOMID\n"
-			"       xen-probe bind-port DOMID PORT\n");
+			"       xen-probe bind-port DOMID PORT [--hold]\n");
 	return 2;
 }
