@@ -165,6 +165,8 @@ netns_add() {
 # --- background processes ----------------------------------------------------
 
 # spawn VAR LOG CMD...: starts CMD in the background, output to LOG, PID into VAR.
+# CMD must be a program (e.g. "$XENSIM" exec ...), not a shell function, or
+# the PID would be a subshell's.
 spawn() {
 	local var=$1 log=$2
 	shift 2
@@ -178,6 +180,12 @@ spawn() {
 # kills it when it outlives SECONDS, and then returns 124.
 reap() {
 	local pid=$1 secs=${2:-30} timer first rc
+	# bash drops a job it has reported dead from its table, where `wait -n`
+	# looks; plain `wait PID` still knows its status.
+	if ! jobs -p | grep -qx "$pid"; then
+		wait "$pid"
+		return $?
+	fi
 	sleep "$secs" &
 	timer=$!
 	wait -n -p first "$pid" "$timer"
@@ -218,7 +226,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 # hold VAR LOG DOMID NETNS CMD...: runs CMD as DOMID in the background with its
 # stdin on a pipe this test holds open; `release VAR` closes it, which is how
