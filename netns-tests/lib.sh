@@ -170,7 +170,8 @@ netns_add() {
 spawn() {
 	local var=$1 log=$2
 	shift 2
-	"$@" >"$log" 2>&1 &
+	# <&0: a background job's stdin would be /dev/null, not the caller's redirection.
+	"$@" <&0 >"$log" 2>&1 &
 	local pid=$!
 	SPAWNED+=("$pid")
 	printf -v "$var" '%s' "$pid"
