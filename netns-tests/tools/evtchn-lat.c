@@ -107,6 +107,7 @@ static int client(xenevtchn_handle *xce, long dom, long remote, long rounds)
 			die("xenevtchn_notify");
 		if (!wait_event(xce, (evtchn_port_t)port, 5000)) {
 			fprintf(stderr, "evtchn-lat: no echo within 5 s in round %ld\n", i);
+			free(rtt);
 			return 1;
 		}
 		rtt[i] = now_us() - t0;

@@ -221,9 +221,9 @@ static void *map_refs(xengnttab_handle *xgt, uint32_t count, const uint32_t *dom
 		goto out_release;
 	}
 	for (uint32_t i = 0; i < count; i++)
-		for (uint8_t k = 0; k < rep.ndoms; k++)
+		for (uint32_t k = 0; k < rep.ndoms; k++)
 			if (rep.doms[k] == req->refs[i].domid)
-				fd_of[i] = k;
+				fd_of[i] = (uint8_t)k;
 	addr = map_frames(count, fds, fd_of, refs, prot & (PROT_READ | PROT_WRITE));
 	if (!addr)
 		goto out_release;

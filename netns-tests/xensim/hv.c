@@ -590,14 +590,15 @@ static void conn_close(struct conn *c)
 			break;
 		}
 	}
-	/* Unmap notifications first, as the kernel unmaps before it closes files. */
-	while (c->shares) {
+	/* Unmap notifications first, as the kernel unmaps before it closes files.
+	 * (Only a handle that said hello, and so has a domain, holds any.) */
+	while (c->dom && c->shares) {
 		struct share *s = c->shares;
 
 		c->shares = s->next;
 		share_release(c, s, notify);
 	}
-	while (c->maps) {
+	while (c->dom && c->maps) {
 		struct mapping *m = c->maps;
 
 		c->maps = m->next;

@@ -118,14 +118,18 @@ static void find_sim_bin(void)
 static pid_t read_pid(const char *name)
 {
 	FILE *f = fopen(path_in_dir(name), "r");
-	long pid = 0;
+	char line[32] = "", *end;
+	long pid;
 
 	if (!f)
 		return 0;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = 0;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
 	fclose(f);
-	return pid > 0 && kill((pid_t)pid, 0) == 0 ? (pid_t)pid : 0;
+	pid = strtol(line, &end, 10);
+	if (end == line || (*end && *end != '\n') || pid <= 0 || pid > INT_MAX)
+		return 0;
+	return kill((pid_t)pid, 0) == 0 ? (pid_t)pid : 0;
 }
 
 static void write_pid(const char *name, pid_t pid)
@@ -168,7 +172,7 @@ static void show_log(const char *log)
  */
 static pid_t spawn_daemon(const char *prog_name, const char *name, char **args)
 {
-	char prog[PATH_MAX + 32], log[PATH_MAX + 16], fdarg[16], buf[16];
+	char prog[PATH_MAX + 32], log[PATH_MAX + 16], fdarg[16], buf[16] = "";
 	char *argv[32];
 	int p[2], n = 0, argc = 0;
 	struct pollfd pfd;
