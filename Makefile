@@ -96,7 +96,6 @@ all: $(TOOLS)
 # (never libxenvchan). Objects in $(B)/src, programs in $(B)/bin, unit tests in
 # $(B)/tests (run by netns-tests/run), the libFuzzer harness in $(B)/fuzz (clang only).
 
-VCHAN_CFLAGS := -Isrc/vchan
 VCHAN_OBJS   := $(B)/src/vchan/ring.o $(B)/src/vchan/setup.o
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror \
@@ -105,7 +104,7 @@ FUZZ_SECONDS ?= 20
 
 $(B)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(EXE_FLAGS) $(XEN_CFLAGS) $(VCHAN_CFLAGS) -c -o $@ $<
+	$(CC) $(EXE_FLAGS) $(XEN_CFLAGS) -c -o $@ $<
 
 $(B)/bin/vchan-cat: $(B)/src/vchan-cat.o $(VCHAN_OBJS)
 	@mkdir -p $(dir $@)
@@ -116,16 +115,14 @@ $(B)/tests/test-ring: $(B)/src/vchan/test-ring.o $(B)/src/vchan/ring.o
 	$(CC) $(SAN_EXE) -o $@ $^
 
 # ring-peer: vchan-peer's command line and streams on our ring, for the interop tests.
-$(B)/tools/ring-peer.o: CPPFLAGS += $(VCHAN_CFLAGS)
 $(B)/tools/ring-peer: $(B)/tools/ring-peer.o $(VCHAN_OBJS)
 	$(CC) $(SAN_EXE) -o $@ $^ $(XEN_LIBS)
 
 $(B)/fuzz/fuzz-ring: src/fuzz/fuzz-ring.c src/vchan/ring.c src/vchan/ring.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(VCHAN_CFLAGS) -o $@ $(filter %.c,$^)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 
 # ring-bench: the same harness around our ring and around libxenvchan (make bench-ring).
-$(B)/tools/ring-bench.o: CPPFLAGS += $(VCHAN_CFLAGS)
 $(B)/tools/ring-bench: $(B)/tools/ring-bench.o $(VCHAN_OBJS)
 	$(CC) $(SAN_EXE) -o $@ $^ -lxenvchan $(XEN_LIBS)
 

@@ -38,6 +38,7 @@ struct xenevtchn_handle {
 	pthread_mutex_t lock; /* one request at a time on sock, and the caches */
 	uint64_t masked[HV_MAX_PORTS / 64];
 	uint64_t bound[HV_MAX_PORTS / 64];
+	evtchn_port_t last_port; /* the last port xenevtchn_pending returned */
 	struct peer_cache *peers[HV_MAX_PORTS];
 };
 
@@ -67,8 +68,8 @@ static void wake(struct hv_evtchn_page *page, int efd)
 
 	if (atomic_exchange(&page->doorbell, 1))
 		return;
-	/* EAGAIN means the counter is full of wake-ups already. */
-	if (write(efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	/* Cannot block: the counter would need 2^64 - 1 unread wake-ups. */
+	if (write(efd, &one, sizeof(one)) < 0)
 		return;
 }
 
@@ -110,7 +111,8 @@ HV_EXPORT xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, uns
 		return NULL;
 	xce->sock = xce->efd = xce->page_fd = -1;
 	pthread_mutex_init(&xce->lock, NULL);
-	xce->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	/* Blocking, as /dev/xen/evtchn is, until the caller says otherwise. */
+	xce->efd = eventfd(0, EFD_CLOEXEC);
 	if (xce->efd < 0 || create_page(xce) < 0)
 		goto fail;
 	fds[0] = xce->page_fd;
@@ -227,6 +229,8 @@ HV_EXPORT int xenevtchn_unbind(xenevtchn_handle *xce, evtchn_port_t port)
 	drop_peer(xce, port);
 	clear_bit(xce->bound, port);
 	clear_bit(xce->masked, port);
+	if (xce->last_port == port)
+		xce->last_port = 0;
 	pthread_mutex_unlock(&xce->lock);
 	return 0;
 }
@@ -312,27 +316,59 @@ static bool any_pending(xenevtchn_handle *xce)
 	return false;
 }
 
+/*
+ * Empties the eventfd; true if a wake-up was there. On a blocking fd (the
+ * default, as /dev/xen/evtchn's) look first, so as not to block here.
+ */
+static bool drain(int efd, bool nonblock)
+{
+	struct pollfd pfd = { .fd = efd, .events = POLLIN };
+	uint64_t count;
+
+	if (!nonblock && poll(&pfd, 1, 0) != 1)
+		return false;
+	return read(efd, &count, sizeof(count)) == sizeof(count);
+}
+
 HV_EXPORT xenevtchn_port_or_error_t xenevtchn_pending(xenevtchn_handle *xce)
 {
 	struct pollfd pfd = { .fd = xce->efd, .events = POLLIN };
+	int fl = fcntl(xce->efd, F_GETFL);
+	bool nonblock = fl >= 0 && (fl & O_NONBLOCK);
 	evtchn_port_t port;
-	uint64_t count;
 
 	for (;;) {
+		bool woken;
+
 		/* Clear the doorbell before looking, so a sender that sets a bit
 		 * after our look rings again. */
 		atomic_store(&xce->page->doorbell, 0);
-		if (read(xce->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-			return -1;
+		woken = drain(xce->efd, nonblock);
 		port = take_pending(xce);
 		if (port)
 			break;
-		/* Like a read of /dev/xen/evtchn, block until an event comes. */
+		/*
+		 * Woken with nothing pending: a sender set its bit, we took it in
+		 * an earlier call, and only then did its wake-up land. The fd
+		 * polled readable, so the caller expects an event: hand it a
+		 * spurious one on the last port, which Xen's contract allows
+		 * (peers must tolerate spurious events), rather than block.
+		 */
+		if (woken && xce->last_port && test_bit(xce->bound, xce->last_port)) {
+			port = xce->last_port;
+			break;
+		}
+		if (nonblock) {
+			errno = EAGAIN;
+			return -1;
+		}
+		/* Like a blocking read of /dev/xen/evtchn, wait for an event. */
 		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
 			return -1;
 	}
 	/* As the Linux driver does, the port stays masked until unmasked. */
 	set_bit(xce->masked, port);
+	xce->last_port = port;
 	if (any_pending(xce))
 		wake(xce->page, xce->efd);
 	return (xenevtchn_port_or_error_t)port;
