@@ -143,6 +143,35 @@ fuzz-smoke: $(B)/fuzz/fuzz-ring
 bench-ring: all
 	netns-tests/bench-ring $(B)
 
+# --- configuration -----------------------------------------------------------------
+# src/config.c: the parser of /etc/vchan-tun/*.conf and of the daemon's link
+# options; pure C and libc. Its unit test goes to $(B)/tests (run by
+# netns-tests/run), its libFuzzer harness to $(B)/fuzz (plain build only, as
+# for the ring), run by `make fuzz-smoke` with the ring's.
+
+CONFIG_OBJS := $(B)/src/config.o
+
+$(B)/tests/test-config: $(B)/src/test-config.o $(CONFIG_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_EXE) -o $@ $^
+
+$(B)/fuzz/fuzz-config: src/fuzz/fuzz-config.c src/config.c src/config.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+
+CONFIG_ALL := $(B)/tests/test-config
+ifneq ($(SAN),1)
+CONFIG_ALL += $(B)/fuzz/fuzz-config
+endif
+all: $(CONFIG_ALL)
+
+.PHONY: fuzz-smoke-config
+fuzz-smoke: fuzz-smoke-config
+fuzz-smoke-config: $(B)/fuzz/fuzz-config
+	@mkdir -p $(B)/fuzz/corpus-config
+	$(B)/fuzz/fuzz-config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+		$(B)/fuzz/corpus-config
+
 # --- checks ------------------------------------------------------------------------
 
 install-deps-if-missing:
