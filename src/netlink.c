@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Link configuration over rtnetlink with libnl-3 (see netlink.h).
+ *
+ * Links go through libnl-route's rtnl_link objects. Addresses are built as
+ * RTM_NEWADDR/RTM_DELADDR messages with libnl's message API instead of
+ * rtnl_addr objects, because libnl 3.7's rtnl_addr_set_peer() refuses IPv6
+ * peers (NLE_AF_NOSUPPORT) although the kernel takes them like IPv4 ones.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>	/* before linux/if.h, which then leaves out what both define */
+#include <linux/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "netlink.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct netlink {
+	struct nl_sock *sk;
+	int kerr;		/* errno of the kernel's last refusal, 0 if none */
+	char ext[160];		/* and the reason it gave (extended ack), "" if none */
+};
+
+/* --- errors ---------------------------------------------------------------------- */
+
+/*
+ * libnl reduces the kernel's errno to its own codes and drops the extended
+ * ack; this catches both on their way through.
+ */
+static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct netlink *nl = arg;
+	const struct nlmsghdr *h = (const void *)((const char *)e - NLMSG_HDRLEN);
+	size_t off = NLMSG_HDRLEN + sizeof(*e);
+	const struct nlattr *msg;
+
+	nl->kerr = -e->error;
+	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	/* without NLM_F_CAPPED the kernel echoes our whole request before the TLVs */
+	if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
+		if (e->msg.nlmsg_len < sizeof(e->msg))
+			return NL_STOP;
+		off += e->msg.nlmsg_len - sizeof(e->msg);
+	}
+	off = NLMSG_ALIGN(off);
+	if (off >= h->nlmsg_len)
+		return NL_STOP;
+	msg = nla_find((const struct nlattr *)((const char *)h + off), (int)(h->nlmsg_len - off),
+		       NLMSGERR_ATTR_MSG);
+	if (msg)
+		nla_strlcpy(nl->ext, msg, sizeof(nl->ext));
+	return NL_STOP;
+}
+
+static void reset_error(struct netlink *nl)
+{
+	nl->kerr = 0;
+	nl->ext[0] = '\0';
+}
+
+static int nle_errno(int nlerr)
+{
+	switch (-nlerr) {
+	case NLE_NOMEM:
+		return ENOMEM;
+	case NLE_EXIST:
+		return EEXIST;
+	case NLE_INVAL:
+		return EINVAL;
+	case NLE_RANGE:
+		return ERANGE;
+	case NLE_NODEV:
+		return ENODEV;
+	case NLE_OBJ_NOTFOUND:
+		return ENOENT;
+	case NLE_NOADDR:
+		return EADDRNOTAVAIL;
+	case NLE_PERM:
+		return EPERM;
+	case NLE_BUSY:
+		return EBUSY;
+	case NLE_OPNOTSUPP:
+		return EOPNOTSUPP;
+	case NLE_AF_NOSUPPORT:
+		return EAFNOSUPPORT;
+	default:
+		return EIO;
+	}
+}
+
+/* "netlink: cannot <what>: <libnl's text>[ (kernel: <extack>)]"; returns -errno. */
+static int fail_nl(struct netlink *nl, int nlerr, const char *what, char *err, size_t len)
+{
+	if (nl->ext[0])
+		snprintf(err, len, "netlink: cannot %s: %s (kernel: %s)", what, nl_geterror(nlerr),
+			 nl->ext);
+	else
+		snprintf(err, len, "netlink: cannot %s: %s", what, nl_geterror(nlerr));
+	return nl->kerr ? -nl->kerr : -nle_errno(nlerr);
+}
+
+static int fail_msg(int e, const char *what, const char *why, char *err, size_t len)
+{
+	snprintf(err, len, "netlink: cannot %s: %s", what, why);
+	return -e;
+}
+
+static int ifindex_of(const char *ifname, const char *what, char *err, size_t len)
+{
+	unsigned int i = if_nametoindex(ifname);
+
+	if (!i)
+		return fail_msg(ENODEV, what, "no such device", err, len);
+	return (int)i;
+}
+
+/* --- the socket -------------------------------------------------------------------- */
+
+struct netlink *netlink_open(char *err, size_t len)
+{
+	struct netlink *nl = calloc(1, sizeof(*nl));
+	int one = 1, rc;
+
+	if (!nl) {
+		snprintf(err, len, "netlink: out of memory");
+		return NULL;
+	}
+	nl->sk = nl_socket_alloc();
+	if (!nl->sk) {
+		snprintf(err, len, "netlink: cannot allocate a socket");
+		goto fail;
+	}
+	rc = nl_connect(nl->sk, NETLINK_ROUTE);
+	if (rc < 0) {
+		snprintf(err, len, "netlink: cannot connect to rtnetlink: %s", nl_geterror(rc));
+		goto fail;
+	}
+	/* best effort: older kernels give errno alone */
+	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	nl_socket_modify_err_cb(nl->sk, NL_CB_CUSTOM, on_error, nl);
+	return nl;
+
+fail:
+	netlink_close(nl);
+	return NULL;
+}
+
+void netlink_close(struct netlink *nl)
+{
+	if (!nl)
+		return;
+	if (nl->sk)
+		nl_socket_free(nl->sk);
+	free(nl);
+}
+
+/* --- links ------------------------------------------------------------------------- */
+
+static int link_change(struct netlink *nl, int ifindex, struct rtnl_link *change)
+{
+	struct rtnl_link *orig = rtnl_link_alloc();
+	int rc;
+
+	if (!orig)
+		return -NLE_NOMEM;
+	rtnl_link_set_ifindex(orig, ifindex);
+	reset_error(nl);
+	rc = rtnl_link_change(nl->sk, orig, change, 0);
+	rtnl_link_put(orig);
+	return rc;
+}
+
+int netlink_set_mtu(struct netlink *nl, const char *ifname, unsigned int mtu, char *err,
+		    size_t len)
+{
+	struct rtnl_link *change;
+	char what[64];
+	int ifindex, rc;
+
+	snprintf(what, sizeof(what), "set MTU %u on %s", mtu, ifname);
+	ifindex = ifindex_of(ifname, what, err, len);
+	if (ifindex < 0)
+		return ifindex;
+	change = rtnl_link_alloc();
+	if (!change)
+		return fail_msg(ENOMEM, what, "out of memory", err, len);
+	rtnl_link_set_mtu(change, mtu);
+	rc = link_change(nl, ifindex, change);
+	rtnl_link_put(change);
+	return rc < 0 ? fail_nl(nl, rc, what, err, len) : 0;
+}
+
+int netlink_set_up(struct netlink *nl, const char *ifname, bool up, char *err, size_t len)
+{
+	struct rtnl_link *change;
+	char what[64];
+	int ifindex, rc;
+
+	snprintf(what, sizeof(what), "bring %s %s", ifname, up ? "up" : "down");
+	ifindex = ifindex_of(ifname, what, err, len);
+	if (ifindex < 0)
+		return ifindex;
+	change = rtnl_link_alloc();
+	if (!change)
+		return fail_msg(ENOMEM, what, "out of memory", err, len);
+	if (up)
+		rtnl_link_set_flags(change, IFF_UP);
+	else
+		rtnl_link_unset_flags(change, IFF_UP);
+	rc = link_change(nl, ifindex, change);
+	rtnl_link_put(change);
+	return rc < 0 ? fail_nl(nl, rc, what, err, len) : 0;
+}
+
+int netlink_link_get(struct netlink *nl, const char *ifname, struct netlink_link *st,
+		     char *err, size_t len)
+{
+	struct rtnl_link *link = NULL;
+	char what[64];
+	int ifindex, rc;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(what, sizeof(what), "read the state of %s", ifname);
+	ifindex = ifindex_of(ifname, what, err, len);
+	if (ifindex < 0)
+		return ifindex;
+	reset_error(nl);
+	rc = rtnl_link_get_kernel(nl->sk, ifindex, NULL, &link);
+	if (rc < 0)
+		return fail_nl(nl, rc, what, err, len);
+	st->ifindex = ifindex;
+	st->flags = rtnl_link_get_flags(link);
+	st->mtu = rtnl_link_get_mtu(link);
+	st->carrier = rtnl_link_get_carrier(link);
+	st->operstate = rtnl_link_get_operstate(link);
+	rtnl_link_put(link);
+	return 0;
+}
+
+int netlink_link_delete(struct netlink *nl, const char *ifname, char *err, size_t len)
+{
+	struct rtnl_link *link;
+	char what[64];
+	int ifindex, rc;
+
+	snprintf(what, sizeof(what), "delete %s", ifname);
+	ifindex = ifindex_of(ifname, what, err, len);
+	if (ifindex < 0)
+		return ifindex;
+	link = rtnl_link_alloc();
+	if (!link)
+		return fail_msg(ENOMEM, what, "out of memory", err, len);
+	rtnl_link_set_ifindex(link, ifindex);
+	reset_error(nl);
+	rc = rtnl_link_delete(nl->sk, link);
+	rtnl_link_put(link);
+	return rc < 0 ? fail_nl(nl, rc, what, err, len) : 0;
+}
+
+const char *netlink_operstate_name(uint8_t operstate)
+{
+	static const char *const names[] = {
+		[IF_OPER_UNKNOWN] = "unknown",
+		[IF_OPER_NOTPRESENT] = "notpresent",
+		[IF_OPER_DOWN] = "down",
+		[IF_OPER_LOWERLAYERDOWN] = "lowerlayerdown",
+		[IF_OPER_TESTING] = "testing",
+		[IF_OPER_DORMANT] = "dormant",
+		[IF_OPER_UP] = "up",
+	};
+
+	if (operstate >= sizeof(names) / sizeof(names[0]) || !names[operstate])
+		return "?";
+	return names[operstate];
+}
+
+/* --- addresses --------------------------------------------------------------------- */
+
+struct ip {
+	int family;
+	unsigned int bytes;	/* 4 or 16 */
+	int prefix;		/* -1 when the text had none */
+	uint8_t addr[16];
+};
+
+/* "ADDR" or "ADDR/PREFIX", IPv4 or IPv6; NULL, or why not. */
+static const char *parse_ip(const char *text, struct ip *ip)
+{
+	char buf[INET6_ADDRSTRLEN + 5];
+	char *slash, *end;
+	unsigned long prefix;
+
+	if (strlen(text) >= sizeof(buf))
+		return "not an IPv4 or IPv6 address";
+	strcpy(buf, text);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, ip->addr) == 1) {
+		ip->family = AF_INET;
+		ip->bytes = 4;
+	} else if (inet_pton(AF_INET6, buf, ip->addr) == 1) {
+		ip->family = AF_INET6;
+		ip->bytes = 16;
+	} else {
+		return "not an IPv4 or IPv6 address";
+	}
+	ip->prefix = -1;
+	if (!slash)
+		return NULL;
+	if (*slash < '0' || *slash > '9')
+		return "bad prefix length";
+	errno = 0;
+	prefix = strtoul(slash, &end, 10);
+	if (errno || *end || prefix > ip->bytes * 8)
+		return ip->family == AF_INET ? "prefix length out of range (0 to 32)" :
+					       "prefix length out of range (0 to 128)";
+	ip->prefix = (int)prefix;
+	return NULL;
+}
+
+/* Parses local and peer and settles the prefix length as ip(8) would. */
+static const char *parse_addr(const struct netlink_addr *a, struct ip *local, struct ip *peer,
+			      unsigned int *prefix)
+{
+	const char *why = parse_ip(a->local, local);
+
+	if (why)
+		return why;
+	if (!a->peer) {
+		*prefix = local->prefix < 0 ? local->bytes * 8 : (unsigned int)local->prefix;
+		return NULL;
+	}
+	why = parse_ip(a->peer, peer);
+	if (why)
+		return why;
+	if (peer->family != local->family)
+		return "local and peer addresses of different families";
+	if (local->prefix >= 0 && (unsigned int)local->prefix != local->bytes * 8)
+		return "the prefix length goes with the peer, not the local address";
+	*prefix = peer->prefix < 0 ? peer->bytes * 8 : (unsigned int)peer->prefix;
+	return NULL;
+}
+
+static int addr_request(struct netlink *nl, int cmd, int flags, int ifindex,
+			const struct ip *local, const struct ip *peer, unsigned int prefix,
+			bool nodad)
+{
+	struct ifaddrmsg ifa = {
+		.ifa_family = (uint8_t)local->family,
+		.ifa_prefixlen = (uint8_t)prefix,
+		.ifa_scope = RT_SCOPE_UNIVERSE,
+		.ifa_index = (uint32_t)ifindex,
+	};
+	struct nl_msg *msg;
+
+	if (nodad && local->family == AF_INET6)
+		ifa.ifa_flags |= IFA_F_NODAD;
+	msg = nlmsg_alloc_simple(cmd, flags);
+	if (!msg)
+		return -NLE_NOMEM;
+	/* IFA_LOCAL is our address; IFA_ADDRESS the peer's, or ours again without one */
+	if (nlmsg_append(msg, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0 ||
+	    nla_put(msg, IFA_LOCAL, (int)local->bytes, local->addr) < 0 ||
+	    nla_put(msg, IFA_ADDRESS, (int)local->bytes, (peer ? peer : local)->addr) < 0) {
+		nlmsg_free(msg);
+		return -NLE_NOMEM;
+	}
+	reset_error(nl);
+	return nl_send_sync(nl->sk, msg);
+}
+
+static void describe_addr(const struct netlink_addr *a, const char *verb, const char *prep,
+			  const char *ifname, char *what, size_t len)
+{
+	if (a->peer)
+		snprintf(what, len, "%s address %s peer %s %s %s", verb, a->local, a->peer, prep,
+			 ifname);
+	else
+		snprintf(what, len, "%s address %s %s %s", verb, a->local, prep, ifname);
+}
+
+static int addr_op(struct netlink *nl, int cmd, const char *ifname, const struct netlink_addr *a,
+		   char *err, size_t len)
+{
+	bool add = cmd == RTM_NEWADDR;
+	struct ip local, peer;
+	unsigned int prefix = 0;
+	const char *why;
+	char what[160];
+	int ifindex, rc;
+
+	describe_addr(a, add ? "add" : "remove", add ? "to" : "from", ifname, what, sizeof(what));
+	why = parse_addr(a, &local, &peer, &prefix);
+	if (why)
+		return fail_msg(EINVAL, what, why, err, len);
+	ifindex = ifindex_of(ifname, what, err, len);
+	if (ifindex < 0)
+		return ifindex;
+	rc = addr_request(nl, cmd, add ? NLM_F_CREATE | NLM_F_EXCL : 0, ifindex, &local,
+			  a->peer ? &peer : NULL, prefix, a->nodad);
+	/* already there, or already gone: what the caller wanted */
+	if (add && rc == -NLE_EXIST)
+		return 0;
+	if (!add && (nl->kerr == EADDRNOTAVAIL || nl->kerr == ENOENT))
+		return 0;
+	return rc < 0 ? fail_nl(nl, rc, what, err, len) : 0;
+}
+
+int netlink_addr_add(struct netlink *nl, const char *ifname, const struct netlink_addr *a,
+		     char *err, size_t len)
+{
+	return addr_op(nl, RTM_NEWADDR, ifname, a, err, len);
+}
+
+int netlink_addr_del(struct netlink *nl, const char *ifname, const struct netlink_addr *a,
+		     char *err, size_t len)
+{
+	return addr_op(nl, RTM_DELADDR, ifname, a, err, len);
+}

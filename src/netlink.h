@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Link configuration over rtnetlink with libnl-3: MTU, addresses (with the
+ * point-to-point peer), up and down, link state, deletion. Never runs ip(8).
+ *
+ * Interfaces are given by name and looked up on each call, in the network
+ * namespace the process is in.
+ *
+ * Errors: functions return 0 or a negative errno, and put in err a message
+ * naming the interface, the address where there is one, libnl's text and the
+ * kernel's own explanation when it gave one (extended ack), e.g.
+ * "netlink: cannot set MTU 70000 on vchan5: Invalid input data or parameter
+ * (kernel: mtu greater than device maximum)".
+ */
+#ifndef VCHAN_TUN_NETLINK_H
+#define VCHAN_TUN_NETLINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NETLINK_ERR_LEN	320
+
+struct netlink;
+
+/*
+ * An address as `ip addr add LOCAL [peer PEER] dev X` takes it:
+ * - without a peer, local carries the prefix ("10.0.0.1/24", "fd00::1/64";
+ *   none means a host address, /32 or /128);
+ * - with a peer, the prefix belongs to the peer ("10.0.0.2/32") and local is
+ *   a plain address (a host-length prefix on it is tolerated): the kernel gets
+ *   IFA_LOCAL = local and IFA_ADDRESS = peer, and routes the peer over the link.
+ */
+struct netlink_addr {
+	const char *local;
+	const char *peer;	/* NULL for none */
+	bool nodad;		/* IPv6: usable at once, no duplicate address detection */
+};
+
+struct netlink_link {
+	int ifindex;
+	unsigned int flags;	/* IFF_UP, IFF_RUNNING, IFF_LOWER_UP, ... */
+	unsigned int mtu;
+	bool carrier;
+	uint8_t operstate;	/* IF_OPER_* */
+};
+
+/* NULL on failure, with the reason in err. */
+struct netlink *netlink_open(char *err, size_t len);
+void netlink_close(struct netlink *nl);
+
+int netlink_set_mtu(struct netlink *nl, const char *ifname, unsigned int mtu, char *err,
+		    size_t len);
+int netlink_set_up(struct netlink *nl, const char *ifname, bool up, char *err, size_t len);
+
+/*
+ * Adding an address that is there already succeeds (idempotent).
+ *
+ * Order matters for IPv6: add addresses after bringing the link up. Linux
+ * installs the route to an IPv6 peer only when the address is added to a link
+ * that is up (one added while down comes up without it), and removes IPv6
+ * addresses when a link goes down (unless keep_addr_on_down is set); carrier
+ * changes keep both. Hence: up once, then addresses, then only carrier.
+ */
+int netlink_addr_add(struct netlink *nl, const char *ifname, const struct netlink_addr *a,
+		     char *err, size_t len);
+/* Removing an address that is not there succeeds too. */
+int netlink_addr_del(struct netlink *nl, const char *ifname, const struct netlink_addr *a,
+		     char *err, size_t len);
+
+int netlink_link_get(struct netlink *nl, const char *ifname, struct netlink_link *st,
+		     char *err, size_t len);
+int netlink_link_delete(struct netlink *nl, const char *ifname, char *err, size_t len);
+
+/* "up", "down", "dormant", ... as ip(8) shows IF_OPER_* (lower case). */
+const char *netlink_operstate_name(uint8_t operstate);
+
+#endif
