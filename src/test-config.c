@@ -18,25 +18,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "tap.h"
 
 #define PATH	"/etc/vchan-tun/guest1.conf"
 
-static int tests, failures;
 static char tmpdir[] = "/tmp/test-config.XXXXXX";
-
-static void __attribute__((format(printf, 2, 3))) ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	tests++;
-	if (!cond)
-		failures++;
-	printf("%sok %d - ", cond ? "" : "not ", tests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 static void bail_out(const char *what)
 {
@@ -797,6 +783,5 @@ int main(void)
 	test_dir();
 
 	remove_tree(tmpdir);
-	printf("1..%d\n", tests);
-	return failures ? 1 : 0;
+	return done_testing();
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "tap.h"
 
 _Static_assert(FRAME_VNET_HDR_LEN == sizeof(struct virtio_net_hdr), "virtio_net_hdr size");
 _Static_assert(FRAME_VNET_F_NEEDS_CSUM == VIRTIO_NET_HDR_F_NEEDS_CSUM, "NEEDS_CSUM");
@@ -20,22 +21,6 @@ _Static_assert(FRAME_VNET_GSO_UDP == VIRTIO_NET_HDR_GSO_UDP, "GSO_UDP");
 _Static_assert(FRAME_VNET_GSO_TCPV6 == VIRTIO_NET_HDR_GSO_TCPV6, "GSO_TCPV6");
 _Static_assert(FRAME_VNET_GSO_UDP_L4 == 5, "GSO_UDP_L4");
 _Static_assert(FRAME_VNET_GSO_ECN == VIRTIO_NET_HDR_GSO_ECN, "GSO_ECN");
-
-static int tests, failures;
-
-static void __attribute__((format(printf, 2, 3))) ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	tests++;
-	if (!cond)
-		failures++;
-	printf("%sok %d - ", cond ? "" : "not ", tests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void diag(const char *fmt, ...)
@@ -704,6 +689,5 @@ int main(void)
 	test_vnet_check();
 	test_vnet_frames();
 	test_close();
-	printf("1..%d\n", tests);
-	return failures ? 1 : 0;
+	return done_testing();
 }

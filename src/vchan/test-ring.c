@@ -11,22 +11,7 @@
 #include <time.h>
 
 #include "ring.h"
-
-static int tests, failures;
-
-static void __attribute__((format(printf, 2, 3))) ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	tests++;
-	if (!cond)
-		failures++;
-	printf("%sok %d - ", cond ? "" : "not ", tests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+#include "../tap.h"
 
 static void diag(const char *what, const char *msg)
 {
@@ -467,6 +452,5 @@ int main(void)
 	test_bad_caller();
 	test_live();
 	test_notify();
-	printf("1..%d\n", tests);
-	return failures ? 1 : 0;
+	return done_testing();
 }
