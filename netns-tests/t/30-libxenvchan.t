@@ -13,8 +13,8 @@ PEER="$TOOLS/vchan-peer"
 [ -x "$PEER" ] || bail_out "$PEER not built (run make)"
 
 BYTES=104857600
-PEER_TIMEOUT=100 # vchan-peer's own limit
-REAP_TIMEOUT=120 # the watchdog's, above it
+# shellcheck source=SCRIPTDIR/../vchan-lib.sh
+. "$(dirname "$0")/../vchan-lib.sh"
 
 # shellcheck disable=SC2119 # no xensim start options
 sim_start
@@ -23,66 +23,16 @@ sim_domain 2
 netns_add NS1
 netns_add NS2
 
-# peer VAR LOG DOMID NETNS ARGS...: spawns vchan-peer as DOMID in NETNS. Through
-# "$XENSIM" exec directly (not the sim_exec function), so that VAR holds the PID of
-# vchan-peer itself: xensim exec and ip netns exec both exec.
+# peer VAR LOG DOMID NETNS ARGS...: vchan-peer as DOMID in NETNS, VAR its own PID.
 peer() {
 	local var=$1 log=$2 dom=$3 ns=$4
 	shift 4
-	spawn "$var" "$log" "$XENSIM" exec "$dom" --netns "$ns" -- "$PEER" "$@"
+	as "$var" "$log" "$dom" "$ns" "$PEER" "$@"
 }
 
-# field LINE NAME [WHO]: the value of NAME=VALUE in LINE, or "none from WHO".
-field() {
-	local v
-	v=$(grep -Eo "(^| )$2=[^ ]*" <<<"$1" | cut -d= -f2-)
-	echo "${v:-none from ${3:-?}}"
-}
-
-show_log() { # show_log LABEL FILE
-	diag "$1:"
-	diag "$(tail -n 20 "$2")"
-}
-
-# transfer N LABEL ORDERS [server options]: a server in domain 1 and a client in
-# domain 2 exchange $BYTES each way; ORDERS is the server's "read write" ring orders.
-transfer() {
-	local n=$1 label=$2 orders=$3
-	shift 3
-	local path=/local/domain/1/data/vchan/2/$n
-	local slog=$WORK/server.$n.log clog=$WORK/client.$n.log
-	local spid cpid src crc sline cline
-	local -a o
-	read -ra o <<<"$orders"
-
-	peer spid "$slog" 1 "$NS1" server 2 "$path" --bytes "$BYTES" --seed "$n" \
-		--timeout "$PEER_TIMEOUT" "$@"
-	peer cpid "$clog" 2 "$NS2" client 1 "$path" --bytes "$BYTES" --seed "$n" \
-		--timeout "$PEER_TIMEOUT"
-	reap "$spid" "$REAP_TIMEOUT"
-	src=$?
-	reap "$cpid" "$REAP_TIMEOUT"
-	crc=$?
-	is "$src" 0 "$label: server exits 0" || show_log server "$slog"
-	is "$crc" 0 "$label: client exits 0" || show_log client "$clog"
-
-	grep -qx "rings read_order=${o[0]} write_order=${o[1]}" "$slog"
-	ok $? "$label: server rings have orders ${o[0]}/${o[1]}"
-	sline=$(grep -m1 '^ok sent=' "$slog")
-	cline=$(grep -m1 '^ok sent=' "$clog")
-	like "$sline" "^ok sent=$BYTES received=$BYTES " "$label: server sent and received $BYTES bytes"
-	like "$cline" "^ok sent=$BYTES received=$BYTES " "$label: client sent and received $BYTES bytes"
-	is "$(field "$cline" fnv64_received client)" "$(field "$sline" fnv64_sent server)" \
-		"$label: client received what the server sent (fnv64)"
-	is "$(field "$sline" fnv64_received server)" "$(field "$cline" fnv64_sent client)" \
-		"$label: server received what the client sent (fnv64)"
-	diag "$label: server $(field "$sline" MB/s) MB/s, client $(field "$cline" MB/s) MB/s" \
-		"(each way, $(field "$sline" seconds) s)"
-}
-
-transfer 1 "orders 10/11 (in-page rings)" "10 11"
-transfer 2 "order 12" "12 12" --read-min 4096 --write-min 4096
-transfer 3 "order 20 (largest)" "20 20" --read-min 1048576 --write-min 1048576
+transfer 1 "orders 10/11 (in-page rings)" "$PEER" "$PEER" "10 11"
+transfer 2 "order 12" "$PEER" "$PEER" "12 12" --read-min 4096 --write-min 4096
+transfer 3 "order 20 (largest)" "$PEER" "$PEER" "20 20" --read-min 1048576 --write-min 1048576
 
 # peer_death N VICTIM: connects a --wait-close pair, kills VICTIM (server or client)
 # with SIGKILL and expects the survivor to print peer-closed within a second.
