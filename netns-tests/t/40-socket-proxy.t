@@ -31,13 +31,16 @@ serve() {
 		bail_out "the proxy server did not publish $path: $(cat "$log")"
 }
 
-# Domain 2 -> domain 1: the client's stdin ends up in a file in domain 1.
+# Domain 2 -> domain 1: the client's stdin ends up in a file in domain 1. The
+# client's stdin stays open until everything has arrived: at EOF the client
+# closes the channel at once, and the server discards what it had not read yet.
 serve "$WORK/server1" "UNIX-LISTEN:$WORK/left.sock OPEN:$WORK/received,creat"
-spawn client "$WORK/client1" "$XENSIM" exec 2 --netns "$NS2" -- \
-	"$PROXY" --mode=client 1 "$path" - <"$WORK/data"
+hold client "$WORK/client1" 2 "$NS2" "$PROXY" --mode=client 1 "$path" -
+cat "$WORK/data" >&"$client_fd"
 wait_for 30 size_is "$WORK/received" "$SIZE"
 ok $? "$SIZE bytes from domain 2's stdin reach the socket in domain 1"
 is "$(sha256sum <"$WORK/received")" "$want" "unchanged"
+release client
 kill -9 "$client" "$proxy_pid" "$socat_pid" 2>/dev/null
 for p in "$client" "$proxy_pid" "$socat_pid"; do wait "$p" 2>/dev/null; done
 
