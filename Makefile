@@ -241,3 +241,28 @@ fuzz-smoke-frame: $(B)/fuzz/fuzz-frame
 
 # clang-tidy has to find src/*.h from the tools and libnl's headers.
 lint: CPPFLAGS += -Isrc $(NL_CFLAGS)
+
+# --- daemon ----------------------------------------------------------------------------
+# vchan-tund (src/daemon.c: the event loop; link.c: one link's state machine and data
+# path; xs.c, control.c, log.c, strbuf.c) and vchan-tunctl (src/ctl.c), both to
+# $(B)/bin; they reuse the objects of the sections above. bad-peer, a hostile peer
+# for netns-tests/t/74-hostile.t, to $(B)/tools.
+
+DAEMON_OBJS := $(B)/src/daemon.o $(B)/src/link.o $(B)/src/xs.o $(B)/src/control.o \
+               $(B)/src/log.o $(B)/src/strbuf.o \
+               $(CONFIG_OBJS) $(FRAME_OBJS) $(DEV_OBJS) $(VCHAN_OBJS)
+CTL_OBJS    := $(B)/src/ctl.o $(B)/src/strbuf.o
+
+$(B)/bin/vchan-tund: $(DAEMON_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_EXE) -o $@ $^ $(XEN_LIBS) $(NL_LIBS)
+
+$(B)/bin/vchan-tunctl: $(CTL_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_EXE) -o $@ $^
+
+$(B)/tools/bad-peer.o: CPPFLAGS += -Isrc
+$(B)/tools/bad-peer: $(B)/tools/bad-peer.o $(FRAME_OBJS) $(VCHAN_OBJS)
+	$(CC) $(SAN_EXE) -o $@ $^ $(XEN_LIBS)
+
+all: $(B)/bin/vchan-tund $(B)/bin/vchan-tunctl $(B)/tools/bad-peer

@@ -1,0 +1,680 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vchan-tund: point-to-point links between Xen domains, each a TUN or TAP
+ * device in front of a vchan. One process and one epoll loop (level
+ * triggered) for every link: their TUN and event-channel fds, the XenStore
+ * watch fd, a signalfd and the control socket.
+ *
+ *   vchan-tund [--config-dir DIR | LINK OPTIONS...] [--control PATH] [-v]
+ *              [--check-config] [--help]
+ *
+ * Exit status: 0 after SIGTERM/SIGINT or --check-config, 1 when the daemon
+ * cannot run (XenStore, netlink, control socket), 2 on configuration errors.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+#include "event.h"
+#include "link.h"
+#include "log.h"
+#include "netlink.h"
+#include "strbuf.h"
+#include "xs.h"
+
+#define PROG			"vchan-tund"
+#define MAX_EVENTS		64
+#define TOKEN_RELEASE		"release"
+#define TOKEN_INTRODUCE		"introduce"
+#define GNTALLOC_DEFAULT_LIMIT	1024u
+
+enum { OPT_CONFIG_DIR = 0x100, OPT_CONTROL, OPT_CHECK };
+
+struct opts {
+	const char *config_dir;		/* NULL: the command line's link */
+	const char *control;
+	bool verbose;
+	bool check;
+	bool link_options;
+	struct link_config cmdline;
+};
+
+struct daemon {
+	struct link_env env;
+	const struct opts *o;
+	struct ev_source sig_src;
+	int sig_fd;
+	struct ev_source xs_src;
+	struct control *ctl;
+
+	struct link **links;		/* by name, as the configuration lists them */
+	size_t n_links;
+	struct link **dead;		/* stopped this round, freed after it */
+	size_t n_dead, cap_dead;
+
+	bool stop;
+	int exit_code;
+};
+
+static void __attribute__((format(printf, 1, 2), noreturn)) config_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " [--config-dir DIR] [--control PATH] [-v] [--check-config]\n"
+		"       " PROG " --peer DOMID|NAME --role server|client [LINK OPTIONS] [--control PATH] [-v]\n"
+		"\n"
+		"Point-to-point links between Xen domains: a TUN or TAP device per peer, its\n"
+		"packets carried over a vchan.\n"
+		"\n"
+		"  --config-dir DIR   one link per DIR/NAME.conf (default " CONFIG_DEFAULT_DIR ")\n"
+		"  --control PATH     control socket for vchan-tunctl (default " CONTROL_DEFAULT_PATH ")\n"
+		"  -v, --verbose      debug messages too\n"
+		"  --check-config     check the configuration, print the links, and exit\n"
+		"  -h, --help         this text\n"
+		"\n"
+		"Link options, for a single link without files (see vchan-tun.conf(5)):\n"
+		"  --peer --role --mode --interface --mtu --address --peer-address\n"
+		"  --read-ring --write-ring --xenstore-path --persistent[=BOOL] --name\n"
+		"\n"
+		"SIGHUP re-reads DIR; SIGTERM or SIGINT closes every link and exits.\n"
+		"Exit status: 0 when stopped by a signal, 1 when it cannot run, 2 on configuration errors.\n");
+}
+
+/* --- command line ------------------------------------------------------------------ */
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option own[] = {
+		{ "config-dir", required_argument, NULL, OPT_CONFIG_DIR },
+		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	enum { N_OWN = sizeof(own) / sizeof(own[0]) };
+	struct option opts[N_OWN + CONFIG_N_OPTIONS + 1];
+	struct config_error err;
+	int ch, idx;
+
+	memcpy(opts, own, sizeof(own));
+	config_long_options(opts + N_OWN);
+	memset(&opts[N_OWN + CONFIG_N_OPTIONS], 0, sizeof(opts[0]));
+	config_init(&o->cmdline);
+	o->control = CONTROL_DEFAULT_PATH;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":vh", opts, &idx)) != -1) {
+		switch (ch) {
+		case OPT_CONFIG_DIR:
+			o->config_dir = optarg;
+			break;
+		case OPT_CONTROL:
+			o->control = optarg;
+			break;
+		case OPT_CHECK:
+			o->check = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case CONFIG_OPTION_VAL:
+			o->link_options = true;
+			if (config_set_option(&o->cmdline, opts[idx].name, optarg, &err))
+				config_fail("%s", err.msg);
+			break;
+		case ':':
+			config_fail("%s needs a value (try '" PROG " --help')", argv[optind - 1]);
+		default:
+			if (optopt)
+				config_fail("unknown option '-%c' (try '" PROG " --help')", optopt);
+			config_fail("unknown option '%s' (try '" PROG " --help')", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		config_fail("unexpected argument '%s': links come from --config-dir or link options",
+			    argv[optind]);
+	if (o->config_dir && o->link_options)
+		config_fail("--config-dir cannot be combined with link options (--peer, --role, "
+			    "...): a link comes either from files or from the command line");
+	if (!o->link_options && !o->config_dir)
+		o->config_dir = CONFIG_DEFAULT_DIR;
+	if (o->link_options && config_finish(&o->cmdline, &err))
+		config_fail("%s", err.msg);
+}
+
+/* The configuration as files or options give it, checked as far as it can be without Xen. */
+static int load_config(const struct opts *o, struct link_config **links, size_t *n,
+		       struct config_error *err)
+{
+	if (!o->config_dir) {
+		*links = malloc(sizeof(**links));
+		if (!*links) {
+			snprintf(err->msg, sizeof(err->msg), "out of memory");
+			return -1;
+		}
+		**links = o->cmdline;
+		*n = 1;
+	} else if (config_load_dir(o->config_dir, links, n, err)) {
+		return -1;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		if (link_check_config(&(*links)[i], err)) {
+			free(*links);
+			*links = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static unsigned int server_grants(const struct link_config *links, size_t n)
+{
+	unsigned int sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (links[i].role == CONFIG_ROLE_SERVER)
+			sum += config_grant_cost(&links[i]);
+	return sum;
+}
+
+/* Ring sizes are powers of two from 1K to 1M: "64K", "1M". */
+static const char *ring_text(uint32_t size, char *buf, size_t len)
+{
+	if (size >= 1048576)
+		snprintf(buf, len, "%uM", size / 1048576);
+	else
+		snprintf(buf, len, "%uK", size / 1024);
+	return buf;
+}
+
+static void print_links(const struct opts *o, const struct link_config *links, size_t n)
+{
+	char rd[16], wr[16];
+
+	if (!n)
+		printf("no links in %s\n", o->config_dir);
+	for (size_t i = 0; i < n; i++) {
+		const struct link_config *c = &links[i];
+
+		printf("%s: %s of domain %s, %s device %s, mtu %u, rings read %s write %s", c->name,
+		       config_role_name(c->role), c->peer, config_mode_name(c->mode), c->ifname,
+		       c->mtu, ring_text(c->read_ring, rd, sizeof(rd)),
+		       ring_text(c->write_ring, wr, sizeof(wr)));
+		if (c->role == CONFIG_ROLE_SERVER)
+			printf(" (%u grants)", config_grant_cost(c));
+		printf("\n");
+	}
+}
+
+/* --- links ------------------------------------------------------------------------- */
+
+static void bury(struct daemon *d, struct link *l)
+{
+	if (d->n_dead == d->cap_dead) {
+		size_t cap = d->cap_dead ? d->cap_dead * 2 : 8;
+		struct link **p = realloc(d->dead, cap * sizeof(*p));
+
+		if (!p) {
+			/* a leak beats a use after free */
+			log_msg(LOG_ERR, "out of memory");
+			return;
+		}
+		d->dead = p;
+		d->cap_dead = cap;
+	}
+	d->dead[d->n_dead++] = l;
+}
+
+/* Links stopped this round may still have events queued in it: freed only now. */
+static void free_dead(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_dead; i++)
+		link_free(d->dead[i]);
+	d->n_dead = 0;
+}
+
+static struct link *find_link(struct link **links, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (links[i] && !strcmp(link_name(links[i]), name))
+			return links[i];
+	return NULL;
+}
+
+static struct link *start_link(struct daemon *d, const struct link_config *cfg)
+{
+	struct link *l = link_new(cfg, &d->env);
+
+	if (!l) {
+		log_link(LOG_ERR, cfg->name, "out of memory");
+		return NULL;
+	}
+	link_start(l);
+	return l;
+}
+
+static void warn_grant_budget(const struct link_config *links, size_t n)
+{
+	unsigned int need = server_grants(links, n);
+
+	if (need <= GNTALLOC_DEFAULT_LIMIT)
+		return;
+	log_msg(LOG_WARNING,
+		"the links this domain offers (role server) need %u grants, and Linux's gntalloc "
+		"allows %u per domain by default: some offers will fail unless xen_gntalloc's "
+		"limit is raised; better, make this end the client of some links",
+		need, GNTALLOC_DEFAULT_LIMIT);
+}
+
+/*
+ * SIGHUP: the new configuration replaces the old one link by link. A link
+ * whose settings did not change is left alone (its channel stays up); a
+ * changed one restarts; gone ones stop, new ones start.
+ */
+static int reload(struct daemon *d, struct strbuf *out)
+{
+	struct link_config *cfgs = NULL;
+	struct link **links, **old = d->links;
+	size_t n = 0, n_old = d->n_links, added = 0, changed = 0, kept = 0, removed = 0;
+	struct config_error err;
+
+	if (!d->o->config_dir) {
+		sb_printf(out, "nothing to reload: the link was given on the command line");
+		log_msg(LOG_NOTICE, "nothing to reload: the link was given on the command line");
+		return 0;
+	}
+	if (load_config(d->o, &cfgs, &n, &err)) {
+		log_msg(LOG_ERR, "reload failed, keeping the running configuration: %s", err.msg);
+		sb_printf(out, "%s", err.msg);
+		return -1;
+	}
+	links = calloc(n ? n : 1, sizeof(*links));
+	if (!links) {
+		free(cfgs);
+		sb_printf(out, "out of memory");
+		return -1;
+	}
+	/* Stop first what goes or changes, so that its device name is free for the new one. */
+	for (size_t i = 0; i < n_old; i++) {
+		const struct link_config *now = NULL;
+
+		for (size_t j = 0; j < n && !now; j++)
+			if (!strcmp(cfgs[j].name, link_name(old[i])))
+				now = &cfgs[j];
+		if (now && config_equal(now, link_cfg(old[i])))
+			continue;
+		link_stop(old[i], now ? "configuration changed" : "removed from the configuration");
+		bury(d, old[i]);
+		if (now)
+			changed++;
+		else
+			removed++;
+		old[i] = NULL;
+	}
+	for (size_t j = 0; j < n; j++) {
+		links[j] = find_link(old, n_old, cfgs[j].name);
+		if (links[j]) {
+			kept++;
+			continue;
+		}
+		links[j] = start_link(d, &cfgs[j]);
+		if (!find_link(d->dead, d->n_dead, cfgs[j].name))
+			added++;
+	}
+	/* a failed allocation leaves a hole: close it */
+	d->n_links = 0;
+	for (size_t j = 0; j < n; j++)
+		if (links[j])
+			links[d->n_links++] = links[j];
+	d->links = links;
+	free(old);
+	warn_grant_budget(cfgs, n);
+	free(cfgs);
+	log_msg(LOG_NOTICE, "configuration reloaded: %zu links (%zu added, %zu changed, %zu removed, "
+		"%zu unchanged)", d->n_links, added, changed, removed, kept);
+	sb_printf(out, "reloaded: %zu links (%zu added, %zu changed, %zu removed, %zu unchanged)\n",
+		  d->n_links, added, changed, removed, kept);
+	return 0;
+}
+
+static int start_links(struct daemon *d, const struct link_config *cfgs, size_t n)
+{
+	d->links = calloc(n ? n : 1, sizeof(*d->links));
+	if (!d->links) {
+		log_msg(LOG_ERR, "out of memory");
+		return -1;
+	}
+	if (!n)
+		log_msg(LOG_WARNING, "no links in %s: waiting for SIGHUP", d->o->config_dir);
+	warn_grant_budget(cfgs, n);
+	for (size_t i = 0; i < n; i++) {
+		struct link *l = start_link(d, &cfgs[i]);
+
+		if (l)
+			d->links[d->n_links++] = l;
+	}
+	return 0;
+}
+
+static void stop_links(struct daemon *d, const char *why)
+{
+	for (size_t i = 0; i < d->n_links; i++) {
+		link_stop(d->links[i], why);
+		link_free(d->links[i]);
+	}
+	d->n_links = 0;
+}
+
+/* --- control ----------------------------------------------------------------------- */
+
+static int status(struct daemon *d, bool json, struct strbuf *out)
+{
+	if (json) {
+		sb_printf(out, "{\"domid\":%u,\"links\":[", d->env.own_domid);
+		for (size_t i = 0; i < d->n_links; i++) {
+			if (i)
+				sb_printf(out, ",");
+			link_status_json(d->links[i], out);
+		}
+		sb_printf(out, "]}\n");
+		return 0;
+	}
+	sb_printf(out, "domain %u, %zu link%s\n", d->env.own_domid, d->n_links,
+		  d->n_links == 1 ? "" : "s");
+	for (size_t i = 0; i < d->n_links; i++)
+		link_status_text(d->links[i], out);
+	return 0;
+}
+
+static int on_command(void *ctx, const char *cmd, struct strbuf *out)
+{
+	struct daemon *d = ctx;
+
+	if (!strcmp(cmd, "status"))
+		return status(d, false, out);
+	if (!strcmp(cmd, "status json"))
+		return status(d, true, out);
+	if (!strcmp(cmd, "reload"))
+		return reload(d, out);
+	sb_printf(out, "unknown command '%.64s': expected 'status', 'status json' or 'reload'",
+		  cmd);
+	return -1;
+}
+
+/* --- signals and XenStore ---------------------------------------------------------- */
+
+static void on_signal(struct ev_source *src, uint32_t events)
+{
+	struct daemon *d = container_of(src, struct daemon, sig_src);
+	struct signalfd_siginfo si;
+	struct strbuf out = { 0 };
+
+	while (read(d->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_msg(LOG_NOTICE, "SIGHUP: reloading %s", d->o->config_dir ?
+				d->o->config_dir : "(nothing: command-line link)");
+			reload(d, &out);
+			sb_reset(&out);
+			continue;
+		}
+		log_msg(LOG_NOTICE, "%s: shutting down", strsignal((int)si.ssi_signo));
+		d->stop = true;
+	}
+	sb_free(&out);
+}
+
+static void domains_introduced(struct daemon *d)
+{
+	struct xstore_domain *doms = NULL;
+	char err[XSTORE_ERR_LEN] = "";
+	bool names = false;
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n_links; i++)
+		names |= link_cfg(d->links[i])->peer_is_name;
+	/* one listing for every link: a dozen links need not read XenStore a dozen times */
+	if (names && xstore_list_domains(d->env.xs, &doms, &n, err, sizeof(err)))
+		doms = NULL;
+	for (size_t i = 0; i < d->n_links; i++)
+		link_on_introduce(d->links[i], doms, n, err);
+	free(doms);
+}
+
+static void on_xenstore(struct ev_source *src, uint32_t events)
+{
+	struct daemon *d = container_of(src, struct daemon, xs_src);
+	char path[CONFIG_XS_PATH_MAX + 1], token[CONFIG_NAME_MAX + 16];
+	bool released = false, introduced = false;
+	int rc;
+
+	while ((rc = xstore_next_event(d->env.xs, path, sizeof(path), token, sizeof(token))) > 0) {
+		if (!strcmp(token, TOKEN_RELEASE)) {
+			released = true;
+			continue;
+		}
+		if (!strcmp(token, TOKEN_INTRODUCE)) {
+			introduced = true;
+			continue;
+		}
+		for (size_t i = 0; i < d->n_links; i++)
+			if (!strcmp(token, link_watch_token(d->links[i])))
+				link_on_watch(d->links[i]);
+	}
+	if (rc < 0) {
+		log_msg(LOG_ERR, "lost the connection to XenStore: %s", strerror(errno));
+		d->stop = true;
+		d->exit_code = 1;
+		return;
+	}
+	/* release first: a rebooted guest is a destroyed domain, then a new one */
+	for (size_t i = 0; released && i < d->n_links; i++)
+		link_on_release(d->links[i]);
+	if (introduced)
+		domains_introduced(d);
+}
+
+/* --- the loop ------------------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 0 when a link has work left, until the nearest deadline, or forever (-1). */
+static int loop_timeout(const struct daemon *d)
+{
+	int64_t first = 0, now;
+
+	for (size_t i = 0; i < d->n_links; i++) {
+		int64_t t = link_deadline(d->links[i]);
+
+		if (link_busy(d->links[i]))
+			return 0;
+		if (t && (!first || t < first))
+			first = t;
+	}
+	if (!first)
+		return -1;
+	now = now_ms();
+	if (first <= now)
+		return 0;
+	return first - now > 60000 ? 60000 : (int)(first - now);
+}
+
+static void run_due(struct daemon *d)
+{
+	int64_t now = now_ms();
+
+	for (size_t i = 0; i < d->n_links; i++) {
+		struct link *l = d->links[i];
+		int64_t t = link_deadline(l);
+
+		if (link_busy(l))
+			link_service(l);
+		if (t && t <= now)
+			link_on_deadline(l);
+	}
+}
+
+static int run(struct daemon *d)
+{
+	struct epoll_event evs[MAX_EVENTS];
+
+	while (!d->stop) {
+		int n = epoll_wait(d->env.epfd, evs, MAX_EVENTS, loop_timeout(d));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_msg(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			return 1;
+		}
+		for (int i = 0; i < n && !d->stop; i++) {
+			struct ev_source *src = evs[i].data.ptr;
+
+			src->handle(src, evs[i].events);
+		}
+		run_due(d);
+		free_dead(d);
+	}
+	return d->exit_code;
+}
+
+/* --- setting up ---------------------------------------------------------------------- */
+
+static int setup_signals(struct daemon *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* before any thread exists (libxenstore's reader), so that all inherit the mask */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return d->sig_fd < 0 ? -1 : 0;
+}
+
+static int add_fd(struct daemon *d, int fd, struct ev_source *src,
+		  void (*handle)(struct ev_source *, uint32_t))
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
+
+	src->handle = handle;
+	return epoll_ctl(d->env.epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int setup(struct daemon *d)
+{
+	char err[NETLINK_ERR_LEN];
+
+	if (setup_signals(d)) {
+		log_msg(LOG_ERR, "cannot set up signal handling: %s", strerror(errno));
+		return -1;
+	}
+	d->env.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->env.epfd < 0 || add_fd(d, d->sig_fd, &d->sig_src, on_signal)) {
+		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
+		return -1;
+	}
+	d->env.xs = xstore_open(err, sizeof(err));
+	if (!d->env.xs || xstore_own_domid(d->env.xs, &d->env.own_domid, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		return -1;
+	}
+	if (xstore_watch(d->env.xs, XSTORE_RELEASE, TOKEN_RELEASE, err, sizeof(err)) ||
+	    xstore_watch(d->env.xs, XSTORE_INTRODUCE, TOKEN_INTRODUCE, err, sizeof(err))) {
+		log_msg(LOG_ERR, "%s", err);
+		return -1;
+	}
+	if (add_fd(d, xstore_fd(d->env.xs), &d->xs_src, on_xenstore)) {
+		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
+		return -1;
+	}
+	d->env.nl = netlink_open(err, sizeof(err));
+	if (!d->env.nl) {
+		log_msg(LOG_ERR, "%s", err);
+		return -1;
+	}
+	d->ctl = control_open(d->o->control, d->env.epfd, on_command, d, err, sizeof(err));
+	if (!d->ctl) {
+		log_msg(LOG_ERR, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void teardown(struct daemon *d)
+{
+	stop_links(d, "shutting down");
+	free_dead(d);
+	free(d->links);
+	free(d->dead);
+	control_close(d->ctl);
+	netlink_close(d->env.nl);
+	xstore_close(d->env.xs);
+	if (d->sig_fd >= 0)
+		close(d->sig_fd);
+	if (d->env.epfd >= 0)
+		close(d->env.epfd);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .sig_fd = -1, .env.epfd = -1 };
+	struct link_config *cfgs = NULL;
+	struct config_error err;
+	struct opts o = { 0 };
+	size_t n = 0;
+	int ret = 1;
+
+	parse_args(argc, argv, &o);
+	log_init(PROG, o.verbose);
+	/* the configuration first: its errors are the same with or without Xen */
+	if (load_config(&o, &cfgs, &n, &err))
+		config_fail("%s", err.msg);
+	if (o.check) {
+		print_links(&o, cfgs, n);
+		free(cfgs);
+		return 0;
+	}
+	d.o = &o;
+	if (!setup(&d) && !start_links(&d, cfgs, n)) {
+		log_msg(LOG_INFO, "running as domain %u with %zu link%s, control socket %s",
+			d.env.own_domid, d.n_links, d.n_links == 1 ? "" : "s", o.control);
+		ret = run(&d);
+	}
+	free(cfgs);
+	teardown(&d);
+	return ret;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One link: a TUN/TAP device, the vchan to the peer, and the state machine
+ * and data path between them. The daemon owns the event loop; a link only
+ * registers its fds in env->epfd and reacts to what the daemon hands it.
+ *
+ * States:
+ *
+ *   WAITING_PEER  the peer domain is not there (or its name is unknown)
+ *   OFFERING      server: channel offered in XenStore, no client yet
+ *   CONNECTING    client: waiting (on a XenStore watch) for the server's keys
+ *   HANDSHAKE     connected, our HELLO sent, waiting for the peer's
+ *   RUNNING       carrier on, packets flow
+ *   BACKOFF       after a protocol error: a pause before the next channel
+ *   FAILED        the device or the channel could not be set up: retried later
+ *   STOPPED       after link_stop
+ *
+ * The device, with its addresses and routes, lives from link_start to
+ * link_stop; across reconnects only its carrier flips.
+ */
+#ifndef VCHAN_TUN_LINK_H
+#define VCHAN_TUN_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "strbuf.h"
+#include "xs.h"
+
+struct netlink;
+
+/* What every link shares with the daemon. */
+struct link_env {
+	int epfd;
+	struct xstore *xs;
+	struct netlink *nl;
+	unsigned int own_domid;
+	unsigned int grants_used;	/* by the channels we offer now */
+};
+
+enum link_state {
+	LINK_STOPPED,
+	LINK_FAILED,
+	LINK_WAITING_PEER,
+	LINK_BACKOFF,
+	LINK_OFFERING,
+	LINK_CONNECTING,
+	LINK_HANDSHAKE,
+	LINK_RUNNING,
+};
+
+/* Packets moved per direction per wake-up, so that one busy peer cannot starve the others. */
+#define LINK_BUDGET		64
+/* How long a connected peer may take to send its HELLO. */
+#define LINK_HELLO_TIMEOUT_MS	10000
+
+struct link;
+
+/*
+ * Checks what only the daemon knows to check (a frame of the MTU must fit
+ * the rings the server offers), in config.h's style. 0, or -1 with err.
+ */
+int link_check_config(const struct link_config *cfg, struct config_error *err);
+
+struct link *link_new(const struct link_config *cfg, struct link_env *env);
+
+/* Creates the device and starts looking for the peer; problems are logged and retried. */
+void link_start(struct link *l);
+
+/*
+ * Tells the peer why (a CLOSE frame), closes the channel (a server removes
+ * its XenStore keys), and removes the device unless it is persistent.
+ * Afterwards the link takes no more events; free it after the current
+ * round of the event loop.
+ */
+void link_stop(struct link *l, const char *why);
+void link_free(struct link *l);
+
+const char *link_name(const struct link *l);
+const struct link_config *link_cfg(const struct link *l);
+const char *link_state_name(enum link_state state);
+
+/* The token of the link's XenStore watch, to route events to it. */
+const char *link_watch_token(const struct link *l);
+
+/* Its watch fired: the server's keys appeared, changed or went away. */
+void link_on_watch(struct link *l);
+
+/* @releaseDomain: if the peer's domain is gone, carrier off until it is back. */
+void link_on_release(struct link *l);
+
+/*
+ * @introduceDomain: a waiting link looks for its peer again. doms lists every
+ * named domain (NULL when the list could not be read; err then says why).
+ */
+void link_on_introduce(struct link *l, const struct xstore_domain *doms, size_t n,
+		       const char *err);
+
+/* True when a wake-up ended with work left (the budget ran out): service it again soon. */
+bool link_busy(const struct link *l);
+void link_service(struct link *l);
+
+/* Monotonic ms at which link_on_deadline wants to run, or 0. */
+int64_t link_deadline(const struct link *l);
+void link_on_deadline(struct link *l);
+
+void link_status_text(const struct link *l, struct strbuf *sb);
+void link_status_json(const struct link *l, struct strbuf *sb);
+
+#endif

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The daemon's log (see log.h). Each line goes out in one write(2), so that
+ * lines from a daemon and its children, or two daemons sharing a terminal,
+ * never interleave mid-line.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LOG_LINE_MAX	1024
+
+static const char *log_prog = "vchan-tund";
+static bool log_debug;
+static bool log_journal;
+
+void log_init(const char *prog, bool verbose)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+
+	log_prog = prog;
+	log_debug = verbose;
+	log_journal = js && *js;
+}
+
+bool log_verbose(void)
+{
+	return log_debug;
+}
+
+static const char *level_word(int level)
+{
+	switch (level) {
+	case LOG_EMERG:
+	case LOG_ALERT:
+	case LOG_CRIT:
+	case LOG_ERR:
+		return "error: ";
+	case LOG_WARNING:
+		return "warning: ";
+	case LOG_DEBUG:
+		return "debug: ";
+	default:
+		return "";
+	}
+}
+
+/* Appends to line at *len, never past LOG_LINE_MAX - 2 (room for "\n"). */
+static void __attribute__((format(printf, 3, 0)))
+append(char *line, size_t *len, const char *fmt, va_list ap)
+{
+	size_t room = LOG_LINE_MAX - 1 - *len;
+	int n;
+
+	if (room <= 1)
+		return;
+	n = vsnprintf(line + *len, room, fmt, ap);
+	if (n < 0)
+		return;
+	*len += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+append_f(char *line, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	append(line, len, fmt, ap);
+	va_end(ap);
+}
+
+void log_link(int level, const char *link, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	size_t len = 0;
+	va_list ap;
+
+	if (level >= LOG_DEBUG && !log_debug)
+		return;
+	if (log_journal)
+		append_f(line, &len, "<%d>", level);
+	else
+		append_f(line, &len, "%s: ", log_prog);
+	if (link)
+		append_f(line, &len, "%s: ", link);
+	if (!log_journal)
+		append_f(line, &len, "%s", level_word(level));
+	va_start(ap, fmt);
+	append(line, &len, fmt, ap);
+	va_end(ap);
+	/* A message must not forge a second line (peer-supplied text ends up here). */
+	for (size_t i = 0; i < len; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[len++] = '\n';
+	if (write(STDERR_FILENO, line, len) < 0)
+		return; /* nowhere left to say it */
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon's log: one line per message on stderr, each naming the link it
+ * is about. Levels are syslog's (LOG_ERR ... LOG_DEBUG); LOG_DEBUG lines
+ * appear only with -v.
+ *
+ * When stderr is a journald stream (JOURNAL_STREAM is set), each line starts
+ * with "<N>", the level as sd-daemon(3) prefixes it, and no program name
+ * (journald adds it); otherwise lines read "vchan-tund: LINK: message", with
+ * "error:" or "warning:" in front of the message at those levels.
+ */
+#ifndef VCHAN_TUN_LOG_H
+#define VCHAN_TUN_LOG_H
+
+#include <stdbool.h>
+#include <syslog.h>
+
+void log_init(const char *prog, bool verbose);
+bool log_verbose(void);
+
+/* link is the link's name, or NULL for the daemon as a whole. */
+void log_link(int level, const char *link, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define log_msg(level, ...)	log_link(level, NULL, __VA_ARGS__)
+
+#endif
