@@ -494,10 +494,10 @@ static void __attribute__((format(printf, 2, 3))) fail_retry(struct link *l, con
 }
 
 /* What to add to a failed offer when the grant limit is what stopped it. */
-static void grant_hint(const struct link *l, const char *msg, char *buf, size_t len)
+static void grant_hint(const struct link *l, const struct vchan_error *e, char *buf, size_t len)
 {
 	buf[0] = '\0';
-	if (!strstr(msg, strerror(ENOSPC)))
+	if (e->err != ENOSPC)
 		return;
 	snprintf(buf, len,
 		 "; out of grants: offering this link takes %u (1 + ReadRing/4096 + "
@@ -509,14 +509,14 @@ static void grant_hint(const struct link *l, const char *msg, char *buf, size_t 
 
 static void server_open(struct link *l)
 {
-	struct vchan_error e = { "" };
+	struct vchan_error e = { .msg = "" };
 	char hint[400];
 	struct vchan *v;
 
 	v = vchan_server_open(l->peer_domid, l->xs_path, order_of(l->cfg.read_ring),
 			      order_of(l->cfg.write_ring), &e);
 	if (!v) {
-		grant_hint(l, e.msg, hint, sizeof(hint));
+		grant_hint(l, &e, hint, sizeof(hint));
 		fail_retry(l, "cannot offer the channel to domain %u at %s: %s%s", l->peer_domid,
 			   l->xs_path, e.msg, hint);
 		return;
@@ -534,7 +534,7 @@ static void start_handshake(struct link *l);
 
 static void client_try(struct link *l)
 {
-	struct vchan_error e = { "" };
+	struct vchan_error e = { .msg = "" };
 	char key[CONFIG_XS_PATH_MAX + 16];
 	struct vchan *v;
 
@@ -700,7 +700,7 @@ static void enter_backoff(struct link *l)
 static void __attribute__((format(printf, 3, 4)))
 link_down(struct link *l, bool error, const char *fmt, ...)
 {
-	struct vchan_error e = { "" };
+	struct vchan_error e = { .msg = "" };
 	char why[ERR_LEN];
 	va_list ap;
 

@@ -411,7 +411,7 @@ static void catch_signals(void)
 
 int main(int argc, char **argv)
 {
-	struct vchan_error e = { "" };
+	struct vchan_error e = { .msg = "" };
 	struct opts o;
 	struct cat c = { 0 };
 	int ret;

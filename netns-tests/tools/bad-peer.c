@@ -194,7 +194,7 @@ static int wait_client(struct peer *p, int64_t deadline)
 
 static int open_channel(struct peer *p)
 {
-	struct vchan_error e = { "" };
+	struct vchan_error e = { .msg = "" };
 	int64_t deadline = now_ms() + p->timeout_ms;
 
 	memset(&p->lim, 0, sizeof(p->lim));

@@ -308,7 +308,7 @@ static void recv_xen(struct bench *b)
 
 static void open_ours(struct bench *b)
 {
-	struct vchan_error e = { "" };
+	struct vchan_error e = { .msg = "" };
 
 	if (b->o->send)
 		b->v = vchan_server_open(b->o->domid, b->o->path, b->o->order, b->o->order, &e);

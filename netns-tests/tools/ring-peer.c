@@ -479,7 +479,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct vchan_error e = { "" };
+	struct vchan_error e = { .msg = "" };
 	struct peer p = { 0 };
 	unsigned int ro, wo;
 	struct opts o;

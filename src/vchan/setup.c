@@ -50,11 +50,15 @@ struct vchan {
 static void __attribute__((format(printf, 2, 3))) set_err(struct vchan_error *e, const char *fmt,
 							     ...)
 {
+	int saved = errno;
 	va_list ap;
 
+	/* Callers cite the failed call's errno with %m; keep it for code too. */
+	e->err = strstr(fmt, "%m") ? saved : 0;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	errno = saved;
 }
 
 static int64_t now_ms(void)

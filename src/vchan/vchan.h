@@ -28,6 +28,7 @@ struct vchan;
 /* Messages from the open calls, naming what failed and the values involved. */
 struct vchan_error {
 	char msg[256];
+	int err;	/* the system error the message reports (errno), or 0 */
 };
 
 enum vchan_state {
