@@ -36,11 +36,10 @@
 
 #include "../../src/vchan/vchan.h"
 
+#include "stream.h"
+
 #define PROG		"ring-peer"
 #define NSEC_PER_SEC	1000000000LL
-#define FNV_OFFSET	0xcbf29ce484222325ULL
-#define FNV_PRIME	0x100000001b3ULL
-#define GOLDEN		0x9e3779b97f4a7c15ULL
 
 struct opts {
 	bool server;
@@ -53,16 +52,6 @@ struct opts {
 	unsigned long timeout;
 	unsigned long clients;
 	unsigned long spin_us;
-};
-
-struct rng {
-	uint64_t s;
-};
-
-struct stream {
-	struct rng rng;
-	uint64_t word;
-	unsigned int left;	/* bytes of word not yet used */
 };
 
 struct peer {
@@ -100,62 +89,6 @@ static int64_t now_ns(void)
 
 /* --- streams ------------------------------------------------------------------- */
 
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-	uint64_t z = seed + GOLDEN;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	r->s = (z ^ (z >> 31)) | 1; /* never xorshift's all-zero state */
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s;
-}
-
-static size_t rng_size(struct rng *r, size_t max, uint64_t left)
-{
-	uint64_t n = 1 + rng_next(r) % max;
-
-	return n < left ? (size_t)n : (size_t)left;
-}
-
-static void stream_fill(struct stream *st, uint8_t *p, size_t n)
-{
-	while (n && st->left) {
-		*p++ = (uint8_t)st->word;
-		st->word >>= 8;
-		st->left--;
-		n--;
-	}
-	for (; n >= 8; n -= 8, p += 8) {
-		uint64_t w = rng_next(&st->rng);
-
-		for (int i = 0; i < 8; i++)
-			p[i] = (uint8_t)(w >> (8 * i));
-	}
-	if (!n)
-		return;
-	st->word = rng_next(&st->rng);
-	st->left = 8;
-	while (n--) {
-		*p++ = (uint8_t)st->word;
-		st->word >>= 8;
-		st->left--;
-	}
-}
-
-static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
-{
-	while (n--)
-		h = (h ^ *p++) * FNV_PRIME;
-	return h;
-}
-
 /* --- the transfer ---------------------------------------------------------------- */
 
 static void peer_reset(struct peer *p)
@@ -163,14 +96,13 @@ static void peer_reset(struct peer *p)
 	uint64_t own = p->o->server ? p->o->seed : p->o->seed + 1;
 	uint64_t other = p->o->server ? p->o->seed + 1 : p->o->seed;
 
-	rng_seed(&p->tx.rng, own);
-	rng_seed(&p->rx.rng, other);
-	p->tx.left = p->rx.left = 0;
-	rng_seed(&p->tx_sizes, own ^ GOLDEN);
-	rng_seed(&p->rx_sizes, ~own ^ GOLDEN);
+	stream_init(&p->tx, own);
+	stream_init(&p->rx, other);
+	rng_seed(&p->tx_sizes, own ^ STREAM_GOLDEN);
+	rng_seed(&p->rx_sizes, ~own ^ STREAM_GOLDEN);
 	p->sent = p->received = 0;
 	p->chunk_left = 0;
-	p->fnv_sent = p->fnv_received = FNV_OFFSET;
+	p->fnv_sent = p->fnv_received = FNV64_OFFSET;
 	p->max_read = vchan_ring_read_size(p->r);
 	p->max_write = p->o->max_write ? p->o->max_write : vchan_ring_write_size(p->r);
 }
@@ -191,7 +123,7 @@ static size_t tx_fill(struct peer *p)
 		size_t n;
 
 		if (!p->chunk_left)
-			p->chunk_left = rng_size(&p->tx_sizes, p->max_write, p->o->bytes - p->sent);
+			p->chunk_left = rng_chunk(&p->tx_sizes, p->max_write, p->o->bytes - p->sent);
 		n = p->chunk_left < room - done ? p->chunk_left : room - done;
 		for (int s = 0; s < 2 && n; s++) {
 			size_t off = done < iov[0].iov_len ? done : done - iov[0].iov_len;
@@ -200,7 +132,7 @@ static size_t tx_fill(struct peer *p)
 			uint8_t *q = (uint8_t *)sp->iov_base + off;
 
 			stream_fill(&p->tx, q, k);
-			p->fnv_sent = fnv(p->fnv_sent, q, k);
+			p->fnv_sent = fnv64(p->fnv_sent, q, k);
 			vchan_ring_commit(p->r, k);
 			progress(p);
 			done += k;
@@ -231,7 +163,7 @@ static int rx_drain(struct peer *p, size_t *moved)
 
 	*moved = 0;
 	while (done < have && p->received < p->o->bytes) {
-		size_t want = rng_size(&p->rx_sizes, p->max_read, p->o->bytes - p->received);
+		size_t want = rng_chunk(&p->rx_sizes, p->max_read, p->o->bytes - p->received);
 		size_t n = want < have - done ? want : have - done;
 
 		while (n) {
@@ -243,7 +175,7 @@ static int rx_drain(struct peer *p, size_t *moved)
 			stream_fill(&p->rx, p->expect, k);
 			if (memcmp(q, p->expect, k))
 				return mismatch(p, q, k);
-			p->fnv_received = fnv(p->fnv_received, q, k);
+			p->fnv_received = fnv64(p->fnv_received, q, k);
 			vchan_ring_consume(p->r, k);
 			progress(p);
 			done += k;

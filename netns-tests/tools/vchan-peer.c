@@ -36,12 +36,11 @@
 
 #include <libxenvchan.h>
 
+#include "stream.h"
+
 #define PROG		"vchan-peer"
 #define MAX_RING_SIZE	(1u << 20) /* largest ring whose grants fit the shared page */
 #define MAX_WRITE_LIMIT (1u << 24)
-#define FNV64_OFFSET	0xcbf29ce484222325ULL
-#define FNV64_PRIME	0x100000001b3ULL
-#define SIZE_SEED_TWEAK 0x9e3779b97f4a7c15ULL
 #define CLIENT_RETRY_NS 20000000LL
 #define NSEC_PER_SEC	1000000000LL
 
@@ -54,17 +53,6 @@ struct opts {
 	uint64_t max_write; /* 0: the write ring's size */
 	bool wait_close;
 	uint64_t timeout;
-};
-
-struct rng {
-	uint64_t s;
-};
-
-/* The byte stream of an rng: each 64-bit output gives 8 bytes, low byte first. */
-struct stream {
-	struct rng rng;
-	uint64_t word;
-	unsigned int left;
 };
 
 struct peer {
@@ -132,64 +120,6 @@ static uint64_t parse_num(const char *what, const char *s, uint64_t min, uint64_
 }
 
 /* --- pseudo-random streams and checksums ----------------------------------- */
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-	/* One splitmix64 step, so that no seed gives xorshift's stuck zero state. */
-	uint64_t z = seed + 0x9e3779b97f4a7c15ULL;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	r->s = (z ^ (z >> 31)) | 1;
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s;
-}
-
-/* A chunk size from 1 to max, but no more than left. */
-static size_t rng_chunk(struct rng *r, size_t max, uint64_t left)
-{
-	size_t n = 1 + rng_next(r) % max;
-
-	return n < left ? n : (size_t)left;
-}
-
-static void stream_init(struct stream *st, uint64_t seed)
-{
-	rng_seed(&st->rng, seed);
-	st->left = 0;
-}
-
-static void stream_fill(struct stream *st, uint8_t *buf, size_t n)
-{
-	for (; n && st->left; n--, st->left--, st->word >>= 8)
-		*buf++ = (uint8_t)st->word;
-	for (; n >= 8; n -= 8) {
-		uint64_t w = rng_next(&st->rng);
-
-		for (int i = 0; i < 8; i++)
-			*buf++ = (uint8_t)(w >> (8 * i));
-	}
-	if (!n)
-		return;
-	st->word = rng_next(&st->rng);
-	for (st->left = 8; n; n--, st->left--, st->word >>= 8)
-		*buf++ = (uint8_t)st->word;
-}
-
-static uint64_t fnv64(uint64_t h, const uint8_t *p, size_t n)
-{
-	while (n--) {
-		h ^= *p++;
-		h *= FNV64_PRIME;
-	}
-	return h;
-}
 
 /* --- events ------------------------------------------------------------------ */
 
@@ -280,8 +210,8 @@ static int peer_setup(struct peer *p, const struct opts *o)
 	p->max_write = o->max_write ? o->max_write : (size_t)1 << p->ctrl->write.order;
 	stream_init(&p->tx, own);
 	stream_init(&p->rx, other);
-	rng_seed(&p->tx_sizes, own ^ SIZE_SEED_TWEAK);
-	rng_seed(&p->rx_sizes, ~own ^ SIZE_SEED_TWEAK);
+	rng_seed(&p->tx_sizes, own ^ STREAM_GOLDEN);
+	rng_seed(&p->rx_sizes, ~own ^ STREAM_GOLDEN);
 	p->fnv_sent = FNV64_OFFSET;
 	p->fnv_received = FNV64_OFFSET;
 	p->tx_buf = malloc(p->max_write);
