@@ -177,6 +177,20 @@ spawn() {
 	printf -v "$var" '%s' "$pid"
 }
 
+# as VAR LOG DOMID NETNS CMD...: spawns CMD as domain DOMID in NETNS; VAR gets
+# CMD's own PID (xensim exec and ip netns exec both exec).
+as() {
+	local var=$1 log=$2 dom=$3 ns=$4
+	shift 4
+	spawn "$var" "$log" "$XENSIM" exec "$dom" --netns "$ns" -- "$@"
+}
+
+# show_log LABEL FILE: the end of a log, as TAP diagnostics.
+show_log() {
+	diag "$1:"
+	diag "$(tail -n 20 "$2")"
+}
+
 # reap PID [SECONDS]: waits for PID to exit (default 30 s) and returns its status;
 # kills it when it outlives SECONDS, and then returns 124.
 reap() {

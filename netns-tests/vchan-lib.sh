@@ -8,23 +8,10 @@
 PEER_TIMEOUT=${PEER_TIMEOUT:-100} # the peers' own limit
 REAP_TIMEOUT=${REAP_TIMEOUT:-120} # the watchdog's, above it
 
-# as VAR LOG DOMID NETNS CMD...: spawns CMD as DOMID in NETNS; VAR gets CMD's own PID
-# (xensim exec and ip netns exec both exec).
-as() {
-	local var=$1 log=$2 dom=$3 ns=$4
-	shift 4
-	spawn "$var" "$log" "$XENSIM" exec "$dom" --netns "$ns" -- "$@"
-}
-
 field() { # field LINE NAME
 	local v
 	v=$(grep -Eo "(^| )$2=[^ ]*" <<<"$1" | cut -d= -f2-)
 	echo "${v:-none}"
-}
-
-show_log() { # show_log LABEL FILE
-	diag "$1:"
-	diag "$(tail -n 20 "$2")"
 }
 
 # transfer N LABEL SERVER CLIENT ORDERS [server options]: SERVER (a peer program)

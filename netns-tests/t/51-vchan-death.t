@@ -21,17 +21,6 @@ sim_domain 2
 netns_add NS1
 netns_add NS2
 
-as() { # as VAR LOG DOMID NETNS CMD...: CMD as DOMID in NETNS; VAR gets CMD's own PID
-	local var=$1 log=$2 dom=$3 ns=$4
-	shift 4
-	spawn "$var" "$log" "$XENSIM" exec "$dom" --netns "$ns" -- "$@"
-}
-
-show_log() {
-	diag "$1:"
-	diag "$(tail -n 20 "$2")"
-}
-
 # killed_within LABEL PID LOG PATTERN: kill -9 PID, then expect PATTERN in LOG within 1 s.
 killed_within() {
 	local label=$1 pid=$2 log=$3 pattern=$4 t0 t1 rc comm

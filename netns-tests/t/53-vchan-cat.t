@@ -50,17 +50,6 @@ sim_domain 2
 netns_add NS1
 netns_add NS2
 
-as() { # as VAR LOG DOMID NETNS CMD...: CMD as DOMID in NETNS; VAR gets CMD's own PID
-	local var=$1 log=$2 dom=$3 ns=$4
-	shift 4
-	spawn "$var" "$log" "$XENSIM" exec "$dom" --netns "$ns" -- "$@"
-}
-
-show_log() {
-	diag "$1:"
-	diag "$(tail -n 20 "$2")"
-}
-
 sum_of() { sha256sum <"$1" | cut -d' ' -f1; }
 
 head -c "$BYTES" /dev/urandom >"$WORK/a"
