@@ -118,7 +118,7 @@ $(B)/tests/test-ring: $(B)/src/vchan/test-ring.o $(B)/src/vchan/ring.o
 $(B)/tools/ring-peer: $(B)/tools/ring-peer.o $(VCHAN_OBJS)
 	$(CC) $(SAN_EXE) -o $@ $^ $(XEN_LIBS)
 
-$(B)/fuzz/fuzz-ring: src/fuzz/fuzz-ring.c src/vchan/ring.c src/vchan/ring.h
+$(B)/fuzz/fuzz-ring: src/fuzz/fuzz-ring.c src/fuzz/fuzz-input.h src/vchan/ring.c src/vchan/ring.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 
@@ -134,7 +134,7 @@ endif
 all: $(VCHAN_ALL)
 
 .PHONY: fuzz-smoke bench-ring
-# A bounded libFuzzer run (netns-tests/t/52-fuzz-ring.t does the same in make check).
+# A bounded libFuzzer run (netns-tests/t/52-fuzz.t does the same in make check).
 fuzz-smoke: $(B)/fuzz/fuzz-ring
 	@mkdir -p $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz-ring -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus
@@ -222,7 +222,7 @@ $(B)/tools/tun-probe.o: CPPFLAGS += -Isrc $(NL_CFLAGS)
 $(B)/tools/tun-probe: $(B)/tools/tun-probe.o $(DEV_OBJS)
 	$(CC) $(SAN_EXE) -o $@ $^ $(NL_LIBS)
 
-$(B)/fuzz/fuzz-frame: src/fuzz/fuzz-frame.c src/frame.c src/frame.h
+$(B)/fuzz/fuzz-frame: src/fuzz/fuzz-frame.c src/fuzz/fuzz-input.h src/frame.c src/frame.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc -o $@ $(filter %.c,$^)
 

@@ -21,29 +21,7 @@
 #include <string.h>
 
 #include "../vchan/ring.h"
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t in_u8(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t in_u16(struct input *in)
-{
-	return (uint16_t)(in_u8(in) | in_u8(in) << 8);
-}
-
-static uint32_t in_u32(struct input *in)
-{
-	return (uint32_t)in_u16(in) | (uint32_t)in_u16(in) << 16;
-}
+#include "fuzz-input.h"
 
 /* The peer as an honest implementation would be, plus what we expect of it. */
 struct peer {
