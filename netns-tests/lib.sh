@@ -21,6 +21,7 @@ T_RUN=0
 T_FAILED=0
 SPAWNED=()
 NETNS=()
+HOLD_SEQ=0
 SIM_DIR=
 WORK=$(mktemp -d "/tmp/vchan-tun-test.${TEST_NAME}.XXXXXX")
 
@@ -249,7 +250,7 @@ trap 'exit 130' INT TERM HUP PIPE
 hold() {
 	local var=$1 log=$2 dom=$3 ns=$4 fifo fd
 	shift 4
-	fifo="$WORK/hold.$var"
+	fifo="$WORK/hold.$var.$((HOLD_SEQ++))"
 	mkfifo "$fifo"
 	if [ "$ns" = - ]; then
 		"$XENSIM" exec "$dom" -- "$@" <"$fifo" >"$log" 2>"$log.err" &
