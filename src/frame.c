@@ -311,6 +311,16 @@ size_t frame_seal(const struct iovec span[2], uint8_t type, uint16_t flags, uint
 	return total;
 }
 
+size_t frame_seal_vnet(const struct iovec span[2], const uint8_t vnet[FRAME_VNET_HDR_LEN],
+		       uint32_t pkt_len)
+{
+	if (pkt_len > FRAME_PAYLOAD_LIMIT - FRAME_VNET_HDR_LEN ||
+	    spans_len(span) < frame_total(pkt_len + FRAME_VNET_HDR_LEN))
+		return 0;
+	spans_write(span, FRAME_HDR_LEN, vnet, FRAME_VNET_HDR_LEN);
+	return frame_seal(span, FRAME_PACKET, FRAME_F_VNET, pkt_len + FRAME_VNET_HDR_LEN);
+}
+
 size_t frame_write(const struct iovec span[2], uint8_t type, uint16_t flags,
 		   const void *payload, uint32_t length)
 {
@@ -380,6 +390,26 @@ uint32_t frame_features_normalize(uint32_t features)
 	if (!(features & (FRAME_FEAT_TSO4 | FRAME_FEAT_TSO6)))
 		features &= ~FRAME_FEAT_TSO_ECN;
 	return features;
+}
+
+const char *frame_features_text(uint32_t features, char *buf, size_t len)
+{
+	static const char *const names[] = { "vnet-hdr", "csum", "tso4", "tso6", "tso-ecn",
+					     "uso" };
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (unsigned int bit = 0; bit < sizeof(names) / sizeof(names[0]); bit++) {
+		int n;
+
+		if (!(features & (1u << bit)))
+			continue;
+		n = snprintf(buf + at, len - at, "%s%s", at ? "," : "", names[bit]);
+		if (n < 0 || (size_t)n >= len - at)
+			break;
+		at += (size_t)n;
+	}
+	return buf[0] ? buf : "none";
 }
 
 uint32_t frame_payload_max(uint8_t mode, uint32_t mtu, uint32_t features)

@@ -185,6 +185,15 @@ size_t frame_header_build(uint8_t hdr[FRAME_HDR_LEN], uint8_t type, uint16_t fla
  */
 size_t frame_seal(const struct iovec span[2], uint8_t type, uint16_t flags, uint32_t length);
 
+/*
+ * The same for a PACKET whose packet (pkt_len bytes) the caller has put at
+ * offset FRAME_HDR_LEN + FRAME_VNET_HDR_LEN, its virtio-net header read aside
+ * into vnet[] (and checked): writes vnet[] in front of the packet, then the
+ * header with flag VNET and the padding. Returns the bytes to commit, or 0.
+ */
+size_t frame_seal_vnet(const struct iovec span[2], const uint8_t vnet[FRAME_VNET_HDR_LEN],
+		       uint32_t pkt_len);
+
 /* Header, a copy of payload and padding. Returns the bytes to commit, or 0. */
 size_t frame_write(const struct iovec span[2], uint8_t type, uint16_t flags,
 		   const void *payload, uint32_t length);
@@ -212,6 +221,9 @@ uint32_t frame_payload_max(uint8_t mode, uint32_t mtu, uint32_t features);
 
 /* A features word with every bit whose prerequisites are missing removed. */
 uint32_t frame_features_normalize(uint32_t features);
+
+/* "vnet-hdr,csum,tso4" (protocol.md's names, lower case), or "none". */
+const char *frame_features_text(uint32_t features, char *buf, size_t len);
 
 /* A whole CLOSE frame with a reason (truncated to FRAME_CLOSE_MAX). */
 size_t frame_close_write(const struct iovec span[2], const char *reason);

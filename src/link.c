@@ -9,6 +9,12 @@
  *    writes in front; commit.
  *  - ring to device: frame_parse() on the readable spans, writev() of the
  *    payload spans to the TUN fd, consume.
+ * The device is opened with IFF_VNET_HDR: each packet comes and goes with a
+ * virtio-net header, which readv() puts aside (we check it before it may
+ * cross) and writev() takes from our checked copy. With the peer's consent
+ * (HELLO's features) the headers cross too, and the kernel's offloads with
+ * them: partial checksums and 64 KiB TCP/UDP super-packets, one frame each
+ * instead of some forty.
  * A full ring stops polling the TUN fd for input until the peer has read;
  * the kernel's queue in front of the device holds (and, when full, drops)
  * what comes meanwhile, which shows as the device's tx_dropped ("no room").
@@ -45,6 +51,7 @@
 struct link_stats {
 	uint64_t tx_packets, tx_bytes;	/* device to peer */
 	uint64_t tx_oversize;		/* longer than the agreed maximum payload */
+	uint64_t tx_offload;		/* offload headers the link cannot carry */
 	uint64_t rx_packets, rx_bytes;	/* peer to device */
 	uint64_t rx_malformed;		/* frames that broke the protocol (each a reset) */
 	uint64_t rx_tun_errors;		/* packets the device refused */
@@ -77,7 +84,7 @@ struct link {
 	bool tun_polled;		/* EPOLLIN asked for */
 	bool tun_readable;		/* epoll said so, and no EAGAIN since */
 	bool carrier;
-	uint32_t dev_max;		/* the longest packet the device hands us */
+	uint32_t dev_features;		/* FRAME_FEAT_* the device can do */
 
 	/* the channel */
 	struct vchan *v;
@@ -86,8 +93,9 @@ struct link {
 	unsigned int grants;		/* server: what our offer costs */
 	struct frame_hello hello;	/* ours */
 	struct frame_limits lim;	/* agreed; zero before the peer's HELLO */
-	size_t tx_cap;			/* longest packet we send */
+	size_t tx_cap;			/* longest packet we send, without a virtio-net header */
 	size_t tx_need;			/* ring room it takes as a frame */
+	size_t tx_off;			/* where in a frame the packet starts */
 	bool tx_blocked;		/* ring full: TUN input paused */
 	bool busy;
 	bool tun_write_warned;
@@ -352,12 +360,48 @@ static int device_configure(struct link *l, char *err, size_t len)
 	return rc;
 }
 
+/* HELLO's feature bits and the TUN_F_* offloads they stand for. */
+static const struct {
+	uint32_t feature;
+	unsigned int offload;
+} offload_map[] = {
+	{ FRAME_FEAT_CSUM, TUN_F_CSUM },
+	{ FRAME_FEAT_TSO4, TUN_F_TSO4 },
+	{ FRAME_FEAT_TSO6, TUN_F_TSO6 },
+	{ FRAME_FEAT_TSO_ECN, TUN_F_TSO_ECN },
+	{ FRAME_FEAT_USO, TUN_F_USO4 | TUN_F_USO6 },
+};
+
+/* What we can offer: the offloads the kernel takes on this device. */
+static uint32_t features_of_offload(const struct tun_dev *t)
+{
+	uint32_t features = FRAME_FEAT_VNET_HDR;
+
+	if (!t->vnet_hdr)
+		return 0;
+	for (size_t i = 0; i < sizeof(offload_map) / sizeof(offload_map[0]); i++)
+		if ((t->offload_ok & offload_map[i].offload) == offload_map[i].offload)
+			features |= offload_map[i].feature;
+	return frame_features_normalize(features);
+}
+
+static unsigned int offload_of_features(uint32_t features)
+{
+	unsigned int offload = 0;
+
+	for (size_t i = 0; i < sizeof(offload_map) / sizeof(offload_map[0]); i++)
+		if (features & offload_map[i].feature)
+			offload |= offload_map[i].offload;
+	return offload;
+}
+
 /* Creates the device, or takes a persistent one over, carrier off. */
 static int device_open(struct link *l, char *err, size_t len)
 {
 	struct tun_opts o = {
 		.mode = l->cfg.mode == CONFIG_MODE_TAP ? TUN_MODE_TAP : TUN_MODE_TUN,
 		.no_carrier = true,
+		.vnet_hdr = true,
 	};
 	int rc;
 
@@ -377,7 +421,7 @@ static int device_open(struct link *l, char *err, size_t len)
 	l->tun_readable = false;
 	l->tun_src.handle = on_tun;
 	epoll_set(l, EPOLL_CTL_ADD, l->tun.fd, 0, &l->tun_src);
-	l->dev_max = frame_payload_max(frame_mode(&l->cfg), l->cfg.mtu, 0);
+	l->dev_features = features_of_offload(&l->tun);
 	log_link(LOG_INFO, l->cfg.name, "device %s ready (%s, mtu %u, %zu address%s%s)",
 		 l->tun.name, config_mode_name(l->cfg.mode), l->cfg.mtu, l->cfg.n_addrs,
 		 l->cfg.n_addrs == 1 ? "" : "es", l->tun.persist ? ", persistent" : "");
@@ -757,15 +801,23 @@ static void start_handshake(struct link *l)
 	struct iovec span[2];
 	size_t n;
 
+	size_t room;
+	uint32_t features = l->dev_features;
+
 	memset(&l->lim, 0, sizeof(l->lim));
+	/* a ring too small for the virtio-net header on top of the MTU: plain packets */
+	room = frame_room(vchan_ring_read_size(l->r));
+	if (room < frame_payload_max(frame_mode(&l->cfg), l->cfg.mtu, FRAME_FEAT_VNET_HDR))
+		features = 0;
 	l->hello = (struct frame_hello){
 		.version = FRAME_VERSION,
 		.mode = frame_mode(&l->cfg),
 		.mtu = l->cfg.mtu,
 		/* never more than a whole frame our read ring holds */
-		.max_payload = (uint32_t)min_size(l->dev_max,
-						  frame_room(vchan_ring_read_size(l->r))),
-		.features = 0,
+		.max_payload = (uint32_t)min_size(frame_payload_max(frame_mode(&l->cfg),
+								    l->cfg.mtu, features),
+						  room),
+		.features = features,
 	};
 	set_state(l, LINK_HANDSHAKE);
 	l->deadline_ms = now_ms() + LINK_HELLO_TIMEOUT_MS;
@@ -782,9 +834,21 @@ static void start_handshake(struct link *l)
 	l->busy = true; /* the peer's HELLO may be there already */
 }
 
+/* The offloads the kernel may hand us, for a link that agreed on these features. */
+static int device_offload(struct link *l, uint32_t features)
+{
+	char err[TUN_ERR_LEN];
+
+	if (!l->tun.vnet_hdr || !tun_set_offload(&l->tun, offload_of_features(features), err,
+						 sizeof(err)))
+		return 0;
+	link_down(l, true, "%s", err);
+	return -1;
+}
+
 static void enter_running(struct link *l)
 {
-	char rd[24], wr[24];
+	char rd[24], wr[24], feat[64];
 
 	set_state(l, LINK_RUNNING);
 	l->st.connects++;
@@ -794,10 +858,11 @@ static void enter_running(struct link *l)
 	tun_poll(l, true);
 	log_link(LOG_NOTICE, l->cfg.name,
 		 "carrier on: connected to domain %u, mtu %u, max payload %u, rings read %s "
-		 "write %s",
+		 "write %s, offloads %s",
 		 l->peer_domid, l->lim.mtu, l->lim.max_payload,
 		 size_text(vchan_ring_read_size(l->r), rd, sizeof(rd)),
-		 size_text(vchan_ring_write_size(l->r), wr, sizeof(wr)));
+		 size_text(vchan_ring_write_size(l->r), wr, sizeof(wr)),
+		 frame_features_text(l->lim.features, feat, sizeof(feat)));
 	if (l->lim.mtu < l->cfg.mtu)
 		log_link(LOG_WARNING, l->cfg.name,
 			 "the peer's MTU is %u, ours %u: longer packets are dropped; configure "
@@ -810,7 +875,8 @@ static int handle_hello(struct link *l, const struct frame *f)
 {
 	struct frame_hello peer;
 	const char *why = NULL;
-	size_t need;
+	size_t cap, need, vnet;
+	uint32_t offload;
 	char buf[160];
 
 	if (frame_hello_parse(f, &peer, &why) != FRAME_OK) {
@@ -823,16 +889,25 @@ static int handle_hello(struct link *l, const struct frame *f)
 		return -1;
 	}
 	/* A peer may announce more than its ring (our write ring) holds: believe the ring. */
-	l->tx_cap = min_size(min_size(l->dev_max, l->lim.max_payload),
-			     frame_room(vchan_ring_write_size(l->r)));
-	need = frame_payload_max(l->lim.mode, l->lim.mtu, 0);
-	if (l->tx_cap < need) {
+	cap = min_size(l->lim.max_payload, frame_room(vchan_ring_write_size(l->r)));
+	need = frame_payload_max(l->lim.mode, l->lim.mtu, l->lim.features & FRAME_FEAT_VNET_HDR);
+	if (cap < need) {
 		link_down(l, true, "handshake failed: the peer's %zu-byte ring cannot hold a "
 			  "frame of MTU %u (%zu bytes)",
 			  vchan_ring_write_size(l->r), l->lim.mtu, frame_total(need));
 		return -1;
 	}
-	l->tx_need = frame_total(l->tx_cap);
+	/* super-packets we could not send must not be asked of the kernel */
+	offload = l->lim.features;
+	if (cap < frame_payload_max(l->lim.mode, l->cfg.mtu, offload))
+		offload &= ~FRAME_FEAT_GSO;
+	if (device_offload(l, offload))
+		return -1;
+	vnet = l->lim.features & FRAME_FEAT_VNET_HDR ? FRAME_VNET_HDR_LEN : 0;
+	cap = min_size(cap, frame_payload_max(l->lim.mode, l->cfg.mtu, offload));
+	l->tx_off = FRAME_HDR_LEN + vnet;
+	l->tx_cap = cap - vnet;
+	l->tx_need = frame_total(cap);
 	enter_running(l);
 	return 0;
 }
@@ -844,12 +919,12 @@ static int span_count(const struct iovec span[2])
 	return span[1].iov_len ? 2 : 1;
 }
 
-/* The payload's place in the free spans: after the header, at most cap bytes. */
-static void payload_spans(const struct iovec span[2], size_t cap, struct iovec pay[2])
+/* The packet's place in the free spans: from off on, at most cap bytes. */
+static void packet_spans(const struct iovec span[2], size_t off, size_t cap, struct iovec pay[2])
 {
 	pay[0] = span[0];
 	pay[1] = span[1];
-	frame_iov_advance(pay, FRAME_HDR_LEN);
+	frame_iov_advance(pay, off);
 	if (pay[0].iov_len >= cap) {
 		pay[0].iov_len = cap;
 		pay[1].iov_len = 0;
@@ -860,21 +935,34 @@ static void payload_spans(const struct iovec span[2], size_t cap, struct iovec p
 
 static void deliver(struct link *l, const struct frame *f)
 {
+	/* the checked copy of the peer's header, never the one in shared memory */
+	uint8_t vnet[FRAME_VNET_HDR_LEN] = { 0 };
+	size_t len = f->payload[0].iov_len + f->payload[1].iov_len;
+	struct iovec iov[3];
+	int cnt = 0;
 	ssize_t n;
 
+	if (l->tun.vnet_hdr) {
+		if (f->flags & FRAME_F_VNET)
+			memcpy(vnet, f->vnet, sizeof(vnet));
+		iov[cnt++] = (struct iovec){ .iov_base = vnet, .iov_len = sizeof(vnet) };
+	}
+	iov[cnt] = f->payload[0];
+	iov[cnt + 1] = f->payload[1];
+	cnt += span_count(f->payload);
 	do
-		n = writev(l->tun.fd, f->payload, span_count(f->payload));
+		n = writev(l->tun.fd, iov, cnt);
 	while (n < 0 && errno == EINTR);
 	if (n >= 0) {
 		l->st.rx_packets++;
-		l->st.rx_bytes += f->length;
+		l->st.rx_bytes += len;
 		return;
 	}
 	/* ENOBUFS, EINVAL (not an IP packet), ...: the packet is lost, the stream is fine */
 	l->st.rx_tun_errors++;
 	log_link(l->tun_write_warned ? LOG_DEBUG : LOG_WARNING, l->cfg.name,
-		 "%s refused a %" PRIu32 "-byte packet: %s (counting such drops)", l->tun.name,
-		 f->length, strerror(errno));
+		 "%s refused a %zu-byte packet: %s (counting such drops)", l->tun.name, len,
+		 strerror(errno));
 	l->tun_write_warned = true;
 }
 
@@ -956,13 +1044,48 @@ static bool tx_unblock_if_room(struct link *l)
 
 static void device_lost(struct link *l, const char *why);
 
+/*
+ * Frames a packet read into the ring, with the virtio-net header the kernel
+ * gave us if the link carries them. Returns the bytes to commit, or 0 when
+ * the packet cannot cross: its header asks for an offload the peer did not
+ * agree to (queued before the agreement), or breaks a rule the peer would
+ * reset the channel for.
+ */
+static size_t tx_seal(struct link *l, const struct iovec span[2],
+		      const uint8_t vnet[FRAME_VNET_HDR_LEN], size_t len)
+{
+	struct frame_vnet v;
+	const char *why;
+
+	if (!l->tun.vnet_hdr)
+		return frame_seal(span, FRAME_PACKET, 0, (uint32_t)len);
+	frame_vnet_decode(vnet, &v);
+	if (l->lim.features & FRAME_FEAT_VNET_HDR) {
+		why = frame_vnet_check(&v, len, l->lim.features, l->lim.mode);
+		if (!why)
+			return frame_seal_vnet(span, vnet, (uint32_t)len);
+	} else if ((v.flags & FRAME_VNET_F_NEEDS_CSUM) || v.gso_type != FRAME_VNET_GSO_NONE) {
+		why = "the peer takes no virtio-net headers";
+	} else {
+		return frame_seal(span, FRAME_PACKET, 0, (uint32_t)len);
+	}
+	l->st.tx_offload++;
+	log_link(l->st.tx_offload == 1 ? LOG_WARNING : LOG_DEBUG, l->cfg.name,
+		 "dropped a %zu-byte packet whose offload header cannot cross: %s (counting such "
+		 "drops)", len, why);
+	return 0;
+}
+
 /* Device to ring. 1: budget used up; 0: nothing more to do now; -1: the link went down. */
 static int tx_batch(struct link *l)
 {
 	if (l->tx_blocked && !tx_unblock_if_room(l))
 		return 0;
 	for (int i = 0; i < LINK_BUDGET; i++) {
-		struct iovec span[2], pay[2];
+		uint8_t vnet[FRAME_VNET_HDR_LEN];
+		struct iovec span[2], iov[3];
+		int cnt = 0;
+		size_t len, total;
 		ssize_t n;
 
 		if (!l->tun_readable)
@@ -972,8 +1095,12 @@ static int tx_batch(struct link *l)
 			tx_block(l);
 			return 0;
 		}
-		payload_spans(span, l->tx_cap, pay);
-		n = readv(l->tun.fd, pay, span_count(pay));
+		/* the kernel's header aside, to be checked before it may cross */
+		if (l->tun.vnet_hdr)
+			iov[cnt++] = (struct iovec){ .iov_base = vnet, .iov_len = sizeof(vnet) };
+		packet_spans(span, l->tx_off, l->tx_cap, iov + cnt);
+		cnt += span_count(iov + cnt);
+		n = readv(l->tun.fd, iov, cnt);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -983,16 +1110,25 @@ static int tx_batch(struct link *l)
 			device_lost(l, strerror(errno));
 			return -1;
 		}
+		len = (size_t)n;
+		if (l->tun.vnet_hdr) {
+			if (len <= sizeof(vnet))
+				continue;
+			len -= sizeof(vnet);
+		}
 		/* the kernel says how long the packet was, even when it cut it to fit */
-		if ((size_t)n > l->tx_cap) {
+		if (len > l->tx_cap) {
 			l->st.tx_oversize++;
 			continue;
 		}
-		if (!n)
+		if (!len)
 			continue;
-		vchan_ring_commit(l->r, frame_seal(span, FRAME_PACKET, 0, (uint32_t)n));
+		total = tx_seal(l, span, vnet, len);
+		if (!total)
+			continue;
+		vchan_ring_commit(l->r, total);
 		l->st.tx_packets++;
-		l->st.tx_bytes += (uint64_t)n;
+		l->st.tx_bytes += len;
 		vchan_flush_if_waiting(l->v);
 	}
 	return 1;
@@ -1314,7 +1450,7 @@ static void time_text(time_t t, char *buf, size_t len)
 void link_status_text(const struct link *l, struct strbuf *sb)
 {
 	const struct link_config *cfg = &l->cfg;
-	char since[32], err_at[32], rd_t[24], wr_t[24];
+	char since[32], err_at[32], rd_t[24], wr_t[24], feat[64];
 	long long no_room = kernel_tx_dropped(l);
 	size_t rd, wr;
 
@@ -1334,10 +1470,11 @@ void link_status_text(const struct link *l, struct strbuf *sb)
 		  rd ? size_text(rd, rd_t, sizeof(rd_t)) : "?",
 		  wr ? size_text(wr, wr_t, sizeof(wr_t)) : "?");
 	if (l->state == LINK_RUNNING)
-		sb_printf(sb, ", agreed mtu %u, max payload %u", l->lim.mtu, l->lim.max_payload);
+		sb_printf(sb, ", agreed mtu %u, max payload %u, offloads %s", l->lim.mtu,
+			  l->lim.max_payload, frame_features_text(l->lim.features, feat, sizeof(feat)));
 	sb_printf(sb, "\n  tx %" PRIu64 " packets %" PRIu64 " bytes, dropped: %" PRIu64
-		  " oversize, ",
-		  l->st.tx_packets, l->st.tx_bytes, l->st.tx_oversize);
+		  " oversize, %" PRIu64 " offload, ",
+		  l->st.tx_packets, l->st.tx_bytes, l->st.tx_oversize, l->st.tx_offload);
 	if (no_room >= 0)
 		sb_printf(sb, "%lld no room\n", no_room);
 	else
@@ -1367,6 +1504,7 @@ void link_status_json(const struct link *l, struct strbuf *sb)
 {
 	const struct link_config *cfg = &l->cfg;
 	long long no_room = kernel_tx_dropped(l);
+	char feat[64];
 	size_t rd, wr;
 
 	ring_sizes(l, &rd, &wr);
@@ -1391,9 +1529,14 @@ void link_status_json(const struct link *l, struct strbuf *sb)
 	json_uint_or_null(sb, "mtu", l->state == LINK_RUNNING, l->lim.mtu);
 	sb_printf(sb, ",");
 	json_uint_or_null(sb, "max_payload", l->state == LINK_RUNNING, l->lim.max_payload);
+	sb_printf(sb, ",\"offloads\":");
+	if (l->state == LINK_RUNNING)
+		sb_printf(sb, "\"%s\"", frame_features_text(l->lim.features, feat, sizeof(feat)));
+	else
+		sb_printf(sb, "null");
 	sb_printf(sb, "},\"tx\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-		  ",\"drops\":{\"oversize\":%" PRIu64 ",",
-		  l->st.tx_packets, l->st.tx_bytes, l->st.tx_oversize);
+		  ",\"drops\":{\"oversize\":%" PRIu64 ",\"offload\":%" PRIu64 ",",
+		  l->st.tx_packets, l->st.tx_bytes, l->st.tx_oversize, l->st.tx_offload);
 	json_uint_or_null(sb, "no_room", no_room >= 0, (uint64_t)no_room);
 	sb_printf(sb, "}},\"rx\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
 		  ",\"drops\":{\"malformed\":%" PRIu64 ",\"tun_write\":%" PRIu64 "}}",

@@ -109,7 +109,10 @@ out=$(ctl left status)
 ok $? "vchan-tunctl status exits 0"
 like "$out" '^t70: RUNNING since ' "status shows the link RUNNING"
 like "$out" 'interface vchan2 \(tun, mtu 1500\), server of domain 2' "and its device, role and peer"
-like "$out" 'rings read 256K write 256K, agreed mtu 1500, max payload 1500' "and rings and agreement"
+# 64 KiB super-packets (+ the 10-byte virtio-net header) with the kernel's offloads
+like "$out" 'rings read 256K write 256K, agreed mtu 1500, max payload 65546, offloads vnet-hdr,csum,tso4,tso6' \
+	"and rings and agreement: offloads, 64 KiB super-packets"
+like "$out" ' 0 oversize, 0 offload, ' "no packet too long or with an offload it could not carry"
 like "$out" 'dropped: 0 malformed, 0 tun write' "and no malformed frames or refused packets"
 
 json=$(ctl left status --json)
@@ -127,6 +130,8 @@ for dir in tx rx; do
 		ok $((n <= 1000)) "JSON: $who's $dir packet counter moved ($n)"
 	done
 done
+avg=$(($(field left t70 tx bytes) / $(field left t70 tx packets)))
+ok $((avg <= 3000)) "super-packets crossed: $avg bytes per packet on average, with an MTU of 1500"
 is "$(field right t70 rx drops malformed)" 0 "JSON: no malformed frames"
 is "$(field left t70 rx drops tun_write)" 0 "JSON: no packets refused by the device"
 is "$(field left t70 reconnects)" 0 "JSON: no reconnects"

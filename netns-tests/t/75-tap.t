@@ -42,7 +42,8 @@ run_ok "vtap joins br0 in domain 2" ip -n "$NB" link set vtap master br0
 
 wait_state left t75 RUNNING || bail_out "no link"
 wait_state right t75 RUNNING || bail_out "no link"
-is "$(field left t75 agreed max_payload)" 1518 "the agreed payload fits an Ethernet frame with a VLAN tag"
+is "$(field left t75 agreed max_payload)" 65564 \
+	"the agreed payload fits a 64 KiB super-packet with an Ethernet header, a VLAN tag and a virtio-net header"
 
 forwarding() { bridge -n "$1" link show dev vtap | grep -q 'state forwarding'; }
 wait_for 5 forwarding "$NA"
