@@ -656,6 +656,60 @@ static void test_vnet_frames(void)
 	ok(!memcmp(raw, payload, sizeof(raw)), "virtio-net header decode/encode round trip");
 }
 
+static void test_seal_vnet(void)
+{
+	struct frame_limits lim = limits(4000, FRAME_FEAT_ALL, FRAME_MODE_TUN);
+	uint8_t pkt[100], raw[FRAME_VNET_HDR_LEN], got[RING_SIZE];
+	struct frame_vnet v = gso_tcp4();
+	int bad = 0;
+	struct ring r;
+	char buf[64];
+
+	v.hdr_len = 52;
+	v.csum_start = 20;
+	frame_vnet_encode(&v, raw);
+	fill_pattern(pkt, sizeof(pkt), 5);
+	for (size_t pos = 0; pos < RING_SIZE; pos++) {
+		struct iovec s[2], p[2];
+		struct frame f;
+		size_t total;
+
+		/* a readv() put the packet after room for both headers, the kernel's aside */
+		ring_at(&r, pos, 0xee);
+		ring_spans(&r, RING_SIZE, s);
+		p[0] = s[0];
+		p[1] = s[1];
+		frame_iov_advance(p, FRAME_HDR_LEN + FRAME_VNET_HDR_LEN);
+		for (size_t i = 0; i < sizeof(pkt); i++)
+			r.buf[(pos + FRAME_HDR_LEN + FRAME_VNET_HDR_LEN + i) % RING_SIZE] = pkt[i];
+		total = frame_seal_vnet(s, raw, sizeof(pkt));
+		if (total != frame_total(FRAME_VNET_HDR_LEN + sizeof(pkt)) ||
+		    frame_parse(s, total, &lim, &f) != FRAME_OK || !(f.flags & FRAME_F_VNET) ||
+		    memcmp(f.vnet, raw, sizeof(raw)) || gather(f.payload, got) != sizeof(pkt) ||
+		    memcmp(got, pkt, sizeof(pkt)))
+			bad++;
+	}
+	ok(!bad, "frame_seal_vnet: header, virtio-net header and packet parse back at every "
+		 "position");
+	ring_at(&r, 0, 0);
+	{
+		struct iovec s[2];
+
+		ring_spans(&r, frame_total(FRAME_VNET_HDR_LEN + sizeof(pkt)) - 1, s);
+		ok(frame_seal_vnet(s, raw, sizeof(pkt)) == 0,
+		   "frame_seal_vnet refuses spans one byte too short");
+	}
+	ok(!strcmp(frame_features_text(0, buf, sizeof(buf)), "none"),
+	   "frame_features_text: none");
+	ok(!strcmp(frame_features_text(FRAME_FEAT_ALL, buf, sizeof(buf)),
+		   "vnet-hdr,csum,tso4,tso6,tso-ecn,uso"),
+	   "frame_features_text: every feature, in bit order");
+	ok(!strcmp(frame_features_text(FRAME_FEAT_VNET_HDR | FRAME_FEAT_TSO6 | (1u << 20), buf,
+				       sizeof(buf)),
+		   "vnet-hdr,tso6"),
+	   "frame_features_text: reserved bits not named");
+}
+
 static void test_close(void)
 {
 	const char *why = "bad magic\n\x01 from peer";
@@ -680,6 +734,7 @@ int main(void)
 {
 	test_sizes();
 	test_packet_everywhere();
+	test_seal_vnet();
 	test_sequence();
 	test_truncated();
 	test_malformed_headers();
