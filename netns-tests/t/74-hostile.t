@@ -35,7 +35,7 @@ daemon d3 friend 3 "$N3" --name good --peer 1 --role server \
 wait_state victim good RUNNING || bail_out "no good link"
 
 ATTACKS_AS_SERVER=(magic type flags length empty padding)
-ATTACKS_AS_CLIENT=(vnet hello-twice packet-first hello-bad hello-tap)
+ATTACKS_AS_CLIENT=(vnet gso-size csum-out hello-twice packet-first hello-bad hello-tap)
 
 spawn ping "$WORK/ping" ip netns exec "$N1" ping -c 100 -i 0.1 -W 2 10.77.3.2
 spawn bs "$WORK/bad-server" "$XENSIM" exec 2 --netns "$N2" -- \
@@ -66,6 +66,10 @@ check "$WORK/bad-client" hello-twice "^$M \(bad type: HELLO after the handshake;
 check "$WORK/bad-client" packet-first "^$M \(bad type: PACKET before the handshake;"
 check "$WORK/bad-client" hello-bad "^reset: malformed HELLO from the peer: HELLO with an unknown mode$"
 check "$WORK/bad-client" hello-tap "^reset: handshake failed: mode mismatch: we are tun, the peer is tap$"
+# offloads agreed, and a virtio-net header the kernel must not get
+V="$M (bad virtio-net header: virtio-net header:"
+check "$WORK/bad-client" gso-size "^${V//(/\\(} GSO with gso_size 0;"
+check "$WORK/bad-client" csum-out "^${V//(/\\(} checksum field beyond the packet;"
 
 # --- what the daemon counted --------------------------------------------------------------
 
@@ -73,16 +77,17 @@ kill -0 "$d1"
 ok $? "the daemon is still running"
 is "$(field victim bad rx drops malformed)" 6 "link bad (daemon as client): 6 malformed frames counted"
 is "$(field victim bad reconnects)" 6 "and 6 resets"
-is "$(field victim bad2 rx drops malformed)" 4 \
-	"link bad2 (daemon as server): 4 malformed frames counted (a tap HELLO is well formed)"
-is "$(field victim bad2 reconnects)" 5 "and 5 resets"
+is "$(field victim bad2 rx drops malformed)" 6 \
+	"link bad2 (daemon as server): 6 malformed frames counted (a tap HELLO is well formed)"
+is "$(field victim bad2 reconnects)" 7 "and 7 resets"
+is "$(field victim bad2 rx packets)" 0 "and no packet of the peer's reached the device"
 like "$(field victim bad2 last_error)" 'mode mismatch' "its last error is the failed handshake"
 like "$(ctl victim status)" 'bad2: [A-Z_]+ since .*
 .*
 .*
 .*
-  rx 0 packets 0 bytes, dropped: 4 malformed, 0 tun write' "the text status shows the count too"
-is "$(grep -c 'malformed' "$WORK/victim.log")" 10 "the log has one line per malformed frame"
+  rx 0 packets 0 bytes, dropped: 6 malformed, 0 tun write' "the text status shows the count too"
+is "$(grep -c 'malformed' "$WORK/victim.log")" 12 "the log has one line per malformed frame"
 
 # --- the other link never noticed -------------------------------------------------------------
 

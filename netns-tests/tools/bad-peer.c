@@ -16,6 +16,8 @@
  *   empty         a PACKET of length 0
  *   padding       a PACKET whose padding is not zero
  *   vnet          a PACKET with a virtio-net header nobody agreed to
+ *   gso-size      after offering every offload: a TCP super-packet of gso_size 0
+ *   csum-out      after offering every offload: a checksum to be put past the packet
  *   hello-twice   a second HELLO
  *   packet-first  a PACKET instead of a HELLO
  *   hello-bad     a HELLO with an unknown mode
@@ -40,7 +42,8 @@
 #include "vchan/vchan.h"
 
 #define PROG		"bad-peer"
-#define RING_ORDER	16
+/* 128K: room for a 64 KiB super-packet, so that the daemon agrees to offloads */
+#define RING_ORDER	17
 #define MTU		1500
 
 struct peer {
@@ -50,6 +53,7 @@ struct peer {
 	int timeout_ms;
 	struct vchan *v;
 	struct vchan_ring *r;
+	struct frame_hello hello;	/* ours, on this connection */
 	struct frame_limits lim;	/* after the daemon's HELLO */
 	char reason[FRAME_CLOSE_MAX + 1];
 };
@@ -57,8 +61,9 @@ struct peer {
 struct attack {
 	const char *name;
 	bool hello_first;		/* send a good HELLO before the attack */
-	uint8_t bytes[48];
+	uint8_t bytes[80];
 	size_t len;
+	uint32_t features;		/* what that HELLO offers */
 };
 
 #define HDR(type, flags, len)                                                             \
@@ -66,22 +71,34 @@ struct attack {
 		((len) >> 16) & 0xff, ((len) >> 24) & 0xff
 /* an IPv4 header's first bytes: something a device would take */
 #define PKT8	0x45, 0, 0, 8, 0, 0, 0, 0
+/* virtio-net headers, little-endian: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset */
+#define VNET(flags, gso, hdr_len, gso_size, start, off) \
+	(flags), (gso), (hdr_len), 0, (gso_size), 0, (start), 0, (off), 0
+/* 40 bytes of IPv4 and TCP header */
+#define PKT40	0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, \
+		0, 80, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x10, 0, 0, 0, 0, 0, 0
 
 static const struct attack attacks[] = {
-	{ "magic", true, { 0x5a, FRAME_PACKET, 0, 0, 8, 0, 0, 0, PKT8 }, 16 },
-	{ "type", true, { HDR(9, 0, 8), PKT8 }, 16 },
-	{ "flags", true, { HDR(FRAME_PACKET, 0x8000, 8), PKT8 }, 16 },
-	{ "length", true, { HDR(FRAME_PACKET, 0, 0x100000 - 8) }, 8 },
-	{ "empty", true, { HDR(FRAME_PACKET, 0, 0) }, 8 },
-	{ "padding", true, { HDR(FRAME_PACKET, 0, 5), 0x45, 0, 0, 5, 0, 0xee, 0, 0 }, 16 },
+	{ "magic", true, { 0x5a, FRAME_PACKET, 0, 0, 8, 0, 0, 0, PKT8 }, 16, 0 },
+	{ "type", true, { HDR(9, 0, 8), PKT8 }, 16, 0 },
+	{ "flags", true, { HDR(FRAME_PACKET, 0x8000, 8), PKT8 }, 16, 0 },
+	{ "length", true, { HDR(FRAME_PACKET, 0, 0x100000 - 8) }, 8, 0 },
+	{ "empty", true, { HDR(FRAME_PACKET, 0, 0) }, 8, 0 },
+	{ "padding", true, { HDR(FRAME_PACKET, 0, 5), 0x45, 0, 0, 5, 0, 0xee, 0, 0 }, 16, 0 },
 	{ "vnet", true, { HDR(FRAME_PACKET, FRAME_F_VNET, 18), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-			  PKT8, 0, 0, 0, 0, 0, 0 }, 32 },
-	{ "hello-twice", true, { 0 }, 0 },	/* filled in: our HELLO again */
-	{ "packet-first", false, { HDR(FRAME_PACKET, 0, 8), PKT8 }, 16 },
+			  PKT8, 0, 0, 0, 0, 0, 0 }, 32, 0 },
+	{ "hello-twice", true, { 0 }, 0, 0 },	/* filled in: our HELLO again */
+	{ "packet-first", false, { HDR(FRAME_PACKET, 0, 8), PKT8 }, 16, 0 },
 	{ "hello-bad", false, { HDR(FRAME_HELLO, 0, 16), 1, 0, 7, 0, 0xdc, 5, 0, 0, 0xdc, 5, 0, 0,
-				 0, 0, 0, 0 }, 24 },
+				 0, 0, 0, 0 }, 24, 0 },
 	{ "hello-tap", false, { HDR(FRAME_HELLO, 0, 16), 1, 0, FRAME_MODE_TAP, 0, 0xdc, 5, 0, 0,
-				 0xf0, 5, 0, 0, 0, 0, 0, 0 }, 24 },
+				 0xf0, 5, 0, 0, 0, 0, 0, 0 }, 24, 0 },
+	{ "gso-size", true, { HDR(FRAME_PACKET, FRAME_F_VNET, 50),
+			      VNET(FRAME_VNET_F_NEEDS_CSUM, FRAME_VNET_GSO_TCPV4, 40, 0, 20, 16),
+			      PKT40 }, 64, FRAME_FEAT_ALL },
+	{ "csum-out", true, { HDR(FRAME_PACKET, FRAME_F_VNET, 50),
+			      VNET(FRAME_VNET_F_NEEDS_CSUM, FRAME_VNET_GSO_NONE, 0, 0, 20, 19),
+			      PKT40 }, 64, FRAME_FEAT_ALL },
 };
 
 static int64_t now_ms(void)
@@ -110,12 +127,6 @@ static const struct attack *find_attack(const char *name)
 	return NULL;
 }
 
-static const struct frame_hello our_hello = {
-	.version = FRAME_VERSION,
-	.mode = FRAME_MODE_TUN,
-	.mtu = MTU,
-	.max_payload = MTU,
-};
 
 /* Raw bytes into the ring, as they are. */
 static int put(struct peer *p, const uint8_t *buf, size_t len)
@@ -138,7 +149,7 @@ static int put_hello(struct peer *p)
 	size_t n;
 
 	vchan_ring_writable(p->r, span);
-	n = frame_hello_write(span, &our_hello);
+	n = frame_hello_write(span, &p->hello);
 	if (!n)
 		return -1;
 	vchan_ring_commit(p->r, n);
@@ -163,7 +174,7 @@ static int read_frames(struct peer *p)
 			return 1;
 		}
 		if (f.type == FRAME_HELLO && frame_hello_parse(&f, &h, &why) == FRAME_OK &&
-		    frame_agree(&our_hello, &h, &p->lim, buf, sizeof(buf)))
+		    frame_agree(&p->hello, &h, &p->lim, buf, sizeof(buf)))
 			memset(&p->lim, 0, sizeof(p->lim));
 		vchan_ring_consume(p->r, f.total);
 		vchan_flush(p->v);
@@ -251,6 +262,13 @@ static int run_attack(struct peer *p, const struct attack *a)
 
 	if (open_channel(p))
 		return -1;
+	p->hello = (struct frame_hello){
+		.version = FRAME_VERSION,
+		.mode = FRAME_MODE_TUN,
+		.mtu = MTU,
+		.max_payload = frame_payload_max(FRAME_MODE_TUN, MTU, a->features),
+		.features = a->features,
+	};
 	if ((a->hello_first && put_hello(p)) ||
 	    (a->len ? put(p, a->bytes, a->len) : put_hello(p))) {
 		fprintf(stderr, PROG ": no room in the ring for %s\n", a->name);
