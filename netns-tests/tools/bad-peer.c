@@ -62,7 +62,7 @@ struct attack {
 	const char *name;
 	bool hello_first;		/* send a good HELLO before the attack */
 	uint8_t bytes[80];
-	size_t len;
+	uint8_t len;			/* of bytes[] */
 	uint32_t features;		/* what that HELLO offers */
 };
 
