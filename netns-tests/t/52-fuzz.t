@@ -8,7 +8,7 @@
 SECS=${FUZZ_SECONDS:-10}
 
 case "$BUILD" in
-*build-san) skip_all "the fuzzers carry ASan and UBSan themselves; they run with build/" ;;
+*-san) skip_all "the fuzzers carry ASan and UBSan themselves; they run with build/" ;;
 esac
 shopt -s nullglob
 fuzzers=("$BUILD"/fuzz/fuzz-*)
