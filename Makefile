@@ -5,6 +5,7 @@
 #   make check      both builds, then every test against each (needs root)
 #   make demo       two simulated domains and what runs between them
 #   make lint       cppcheck and clang-tidy
+#   make bench      vchan-tun against veth and socat, many peers, the ring (needs root)
 
 ifeq ($(SAN),1)
 B        ?= build-san
@@ -171,6 +172,17 @@ fuzz-smoke-config: $(B)/fuzz/fuzz-config
 	@mkdir -p $(B)/fuzz/corpus-config
 	$(B)/fuzz/fuzz-config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		$(B)/fuzz/corpus-config
+
+# --- benchmark ---------------------------------------------------------------------
+# vchan-tun against a veth pair and socat over UDP between two namespaces, one daemon
+# serving 1, 8 and 32 peers, the ring against libxenvchan: a few minutes, as root,
+# not part of check. One table; $(B)/bench/results.json, bench.png and raw/.
+# BENCH_ARGS passes options (e.g. --quick); docs/benchmark.md explains the figures.
+
+.PHONY: bench
+bench: all
+	@scripts/install-deps --if-missing
+	BUILD=$(B) netns-tests/bench/run $(BENCH_ARGS)
 
 # --- checks ------------------------------------------------------------------------
 

@@ -1,0 +1,361 @@
+#!/usr/bin/perl
+# The figures of netns-tests/bench/run, from the raw outputs it saved: prints
+# the table, writes OUT/results.json, and OUT/chart.dat and OUT/targets.dat
+# for chart.gp.
+#
+#   report.pl RAW_DIR OUT_DIR
+#
+# Each figure is the median over the runs of the per-run value; a figure
+# whose runs all failed is null (shown as "?"). docs/benchmark.md describes
+# the layout of RAW_DIR and the meaning of every field of results.json.
+use strict;
+use warnings;
+use JSON::PP;
+use List::Util qw(sum min);
+
+@ARGV == 2 or die "usage: report.pl RAW_DIR OUT_DIR\n";
+my ($raw, $out) = @ARGV;
+my @configs = qw(veth socat vchan-tun);
+
+sub slurp {
+	my ($file) = @_;
+	open my $fh, '<', $file or return;
+	local $/;
+	return scalar <$fh>;
+}
+
+sub median {
+	my @v = sort { $a <=> $b } grep { defined } @_;
+	return undef unless @v;
+	return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
+}
+
+# rounded to DIGITS significant digits, as a JSON number; undef stays undef
+sub sig {
+	my ($v, $digits) = @_;
+	return undef unless defined $v;
+	return 0 + sprintf('%.' . ($digits // 4) . 'g', $v);
+}
+
+sub ratio {
+	my ($x, $y) = @_;
+	return undef unless defined $x && defined $y && $y > 0;
+	return $x / $y;
+}
+
+my %meta = map { /^(\S+) (.*)$/ ? ($1 => $2) : () } split /\n/, slurp("$raw/meta") // '';
+defined $meta{runs} or die "report.pl: $raw/meta: missing or without 'runs'\n";
+my $runs = $meta{runs};
+
+sub iperf_json {
+	my ($file) = @_;
+	my $text = slurp($file) // return;
+	my $j = eval { decode_json($text) } or return;
+	return if $j->{error};
+	return $j->{end};
+}
+
+# per run of FILE_PATTERN (RUN replaced by 1..runs): CODE's value from iperf3's
+# "end" object, undef where the run failed
+sub per_run {
+	my ($pattern, $code) = @_;
+	my @v;
+	for my $r (1 .. $runs) {
+		(my $file = $pattern) =~ s/RUN/$r/;
+		my $end = iperf_json($file);
+		push @v, $end ? $code->($end, $file) : undef;
+	}
+	return @v;
+}
+
+sub received_gbps { return $_[0]{sum_received}{bits_per_second} / 1e9 }
+
+# "TICKS NS SWITCHES" lines before and after: CPU seconds in between
+sub cpu_seconds {
+	my ($file) = @_;
+	my @l = split /\n/, slurp($file) // return;
+	return unless @l == 2;
+	my ($before) = split ' ', $l[0];
+	my ($after) = split ' ', $l[1];
+	return ($after - $before) / $meta{clk_tck};
+}
+
+# ping's per-packet times: average and 99th percentile (nearest rank), in us
+sub ping_run {
+	my ($file) = @_;
+	my @t = map { 1000 * $_ } ((slurp($file) // '') =~ /time=([\d.]+) ms/g);
+	return unless @t >= 10;
+	@t = sort { $a <=> $b } @t;
+	my $rank = int(0.99 * @t + 0.999999);
+	return (sum(@t) / @t, $t[$rank - 1]);
+}
+
+# --- the three links ---------------------------------------------------------------
+
+my %fig;
+for my $c (@configs) {
+	my $d = "$raw/$c";
+	my %f;
+	for my $kind (qw(1fwd 1rev 4fwd 4rev)) {
+		$f{"tcp${kind}_gbps"} = median(per_run("$d/tcp$kind.RUN.json", \&received_gbps));
+	}
+	if (-e "$d/tcp1fwd.1.cpu") {
+		# CPU seconds of both ends per 10^9 bytes received, single-stream runs
+		my @v;
+		for my $kind (qw(1fwd 1rev)) {
+			push @v, per_run("$d/tcp$kind.RUN.json", sub {
+				my ($end, $file) = @_;
+				(my $cpu = $file) =~ s/\.json$/.cpu/;
+				my $s = cpu_seconds($cpu);
+				my $bytes = $end->{sum_received}{bytes};
+				return defined $s && $bytes ? $s / ($bytes / 1e9) : undef;
+			});
+		}
+		$f{cpu_s_per_gb} = median(@v);
+	} else {
+		$f{cpu_s_per_gb} = undef;
+	}
+
+	my @ping = map { [ping_run("$d/ping.$_.txt")] } 1 .. $runs;
+	$f{ping_avg_us} = median(map { $_->[0] } @ping);
+	$f{ping_p99_us} = median(map { $_->[1] } @ping);
+
+	my $rate = slurp("$d/udp_rate");
+	$f{udp_search_mbps} = defined $rate ? 0 + $rate : undef;
+	$f{udp_search} = [map { my @p = split; +{ offered_mbps => 0 + $p[0],
+		received_mbps => 0 + $p[1], loss_pct => 0 + $p[2] } }
+		split /\n/, slurp("$d/udp_search.txt") // ''];
+	$f{udp_offered_gbps} = median(per_run("$d/udpmax.RUN.json",
+		sub { $_[0]{sum_sent}{bits_per_second} / 1e9 }));
+	$f{udp_rx_gbps} = median(per_run("$d/udpmax.RUN.json", \&received_gbps));
+	$f{udp_loss_pct} = median(per_run("$d/udpmax.RUN.json",
+		sub { $_[0]{sum_received}{lost_percent} }));
+	$f{udp_fixed_rx_gbps} = median(per_run("$d/udpfixed.RUN.json", \&received_gbps));
+	$f{udp_fixed_loss_pct} = median(per_run("$d/udpfixed.RUN.json",
+		sub { $_[0]{sum_received}{lost_percent} }));
+	$fig{$c} = \%f;
+}
+
+# --- many peers ---------------------------------------------------------------------
+
+# Rss and Pss of a process's mappings (kB): all, and the rings (the
+# simulated hypervisor's shared memfds: grant pages and event pending bits)
+sub memory {
+	my ($file) = @_;
+	my $text = slurp($file) // return;
+	my (%m, $ring);
+	for (split /\n/, $text) {
+		if (/^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/) {
+			$ring = $1 =~ m{^/memfd:xensim-};
+		} elsif (/^(Rss|Pss):\s+(\d+) kB/) {
+			$m{lc $1} += $2;
+			$m{"ring_" . lc $1} += $2 if $ring;
+		}
+	}
+	return {
+		rss_kib => $m{rss}, pss_kib => $m{pss}, ring_rss_kib => $m{ring_rss} // 0,
+		other_rss_kib => $m{rss} - ($m{ring_rss} // 0),
+		other_pss_kib => $m{pss} - ($m{ring_pss} // 0),
+	};
+}
+
+my @counts = split ' ', $meta{peers};
+my %peers;
+for my $n (@counts) {
+	my @agg;
+	for my $r (1 .. $runs) {
+		my @rates = map { my $e = iperf_json("$raw/multi/$n/$r/$_.json");
+			$e ? received_gbps($e) : undef } 2 .. $n + 1;
+		push @agg, (grep { !defined } @rates) ? undef : sum(@rates);
+	}
+	$peers{$n} = { aggregate_gbps => median(@agg), %{memory("$raw/multi/$n.smaps") // {}} };
+}
+my ($first, $last) = ($counts[0], $counts[-1]);
+my %multi = (peers => \%peers);
+$multi{aggregate_ratio} = ratio($peers{$last}{aggregate_gbps}, $peers{$first}{aggregate_gbps});
+for my $kind (qw(rss pss)) {
+	my ($most, $fewest) = ($peers{$last}{"other_${kind}_kib"}, $peers{$first}{"other_${kind}_kib"});
+	$multi{"per_peer_${kind}_kib"} = $last > $first && defined $most && defined $fewest
+		? ($most - $fewest) / ($last - $first) : undef;
+}
+
+my %idle = map { /^(\S+) (.*)$/ ? ($1 => [split ' ', $2]) : () }
+	split /\n/, slurp("$raw/multi/idle.txt") // '';
+if ($idle{host_after}) {
+	my $secs = $idle{seconds}[0];
+	my ($tb, $nb, $sb) = @{$idle{host_before}};
+	my ($ta, $na, $sa) = @{$idle{host_after}};
+	my (undef, $gnb, $gsb) = @{$idle{guests_before}};
+	my (undef, $gna, $gsa) = @{$idle{guests_after}};
+	$multi{idle} = {
+		peers => 0 + $idle{peers}[0],
+		seconds => 0 + $secs,
+		cpu_pct => 100 * ($na - $nb) / 1e9 / $secs,
+		cpu_ticks => $ta - $tb,
+		wakeups => $sa - $sb,
+		wakeups_per_s => ($sa - $sb) / $secs,
+		packets => $idle{packets_after}[0] - $idle{packets_before}[0],
+		guests_cpu_pct => 100 * ($gna - $gnb) / 1e9 / $secs,
+		guests_wakeups => $gsa - $gsb,
+	};
+}
+
+# --- the ring ---------------------------------------------------------------------------
+
+my %ring;
+if ((slurp("$raw/ring.txt") // '') =~ /^65536 B\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/m) {
+	%ring = (message_bytes => 65536, xen_gbs => $1, ours_gbs => $2, zero_copy_gbs => $3,
+		ratio => ratio($2, $1), zero_copy_ratio => ratio($3, $1));
+}
+
+# --- targets (issue 7), all from this run ----------------------------------------------
+
+my $v = $fig{'vchan-tun'};
+my ($T_AGG, $T_MEM, $T_IDLE, $T_RING) = ("$last peers aggregate within 20% of $first",
+	'memory per peer beyond the rings < 1 MiB', 'idle CPU with peers < 0.1% of a core',
+	'ring stream 64 KiB >= 2x libxenvchan');
+my @targets = (
+	['TCP 1 stream B->A >= 0.5x veth', ratio($v->{tcp1fwd_gbps}, $fig{veth}{tcp1fwd_gbps}), '>=', 0.5],
+	['TCP 1 stream A->B >= 0.5x veth', ratio($v->{tcp1rev_gbps}, $fig{veth}{tcp1rev_gbps}), '>=', 0.5],
+	['ping RTT avg <= 5x veth', ratio($v->{ping_avg_us}, $fig{veth}{ping_avg_us}), '<=', 5],
+	['ping RTT avg <= 0.5x socat', ratio($v->{ping_avg_us}, $fig{socat}{ping_avg_us}), '<=', 0.5],
+	['UDP 1400 B received >= 3x socat', ratio($v->{udp_rx_gbps}, $fig{socat}{udp_rx_gbps}), '>=', 3],
+	['UDP 1400 B loss at that rate < 1%', $v->{udp_loss_pct}, '<', 1],
+	[$T_RING, $ring{zero_copy_ratio}, '>=', 2],
+	[$T_AGG, $multi{aggregate_ratio}, '>=', 0.8],
+	[$T_MEM, $multi{per_peer_rss_kib}, '<', 1024],
+	[$T_IDLE, $multi{idle}{cpu_pct}, '<', 0.1],
+);
+my %ops = ('>=' => sub { $_[0] >= $_[1] }, '<=' => sub { $_[0] <= $_[1] },
+	'<' => sub { $_[0] < $_[1] });
+@targets = map { my ($name, $value, $op, $limit) = @$_;
+	{ name => $name, value => sig($value), op => $op, limit => $limit,
+	  met => defined $value ? ($ops{$op}->($value, $limit) ? JSON::PP::true : JSON::PP::false)
+	                        : undef } } @targets;
+my %met = map { $_->{name} => $_ } @targets;
+
+# --- the table ----------------------------------------------------------------------------
+
+sub num {
+	my ($x) = @_;
+	return '?' unless defined $x;
+	return sprintf('%.0f', $x) if abs($x) >= 100;
+	return sprintf('%.1f', $x) if abs($x) >= 10;
+	return sprintf('%.2f', $x) if abs($x) >= 0.1 || $x == 0;
+	return sprintf('%.3f', $x);
+}
+
+sub verdict {
+	my @t = map { $met{$_} } @_;
+	return '?' if grep { !defined $_->{met} } @t;
+	return (grep { !$_->{met} } @t) ? 'NO' : 'yes';
+}
+
+# figure, unit, key, its label on the chart (none: shown without ratios to
+# veth), target text, targets
+my $fixed = $meta{udp_fixed_mbps} >= 1000 ? ($meta{udp_fixed_mbps} / 1000) . ' Gbit/s'
+	: "$meta{udp_fixed_mbps} Mbit/s";
+my @rows = (
+	['TCP, 1 stream, B->A', 'Gbit/s', 'tcp1fwd_gbps', 'TCP 1 stream B->A', '>= 0.5x veth', 'TCP 1 stream B->A >= 0.5x veth'],
+	['TCP, 1 stream, A->B (-R)', 'Gbit/s', 'tcp1rev_gbps', 'TCP 1 stream A->B', '>= 0.5x veth', 'TCP 1 stream A->B >= 0.5x veth'],
+	['TCP, 4 streams, B->A', 'Gbit/s', 'tcp4fwd_gbps', 'TCP 4 streams B->A'],
+	['TCP, 4 streams, A->B (-R)', 'Gbit/s', 'tcp4rev_gbps', 'TCP 4 streams A->B'],
+	['UDP 1400 B, best rate <1% loss: received', 'Gbit/s', 'udp_rx_gbps', 'UDP <1% loss', '>= 3x socat',
+		'UDP 1400 B received >= 3x socat'],
+	['  offered (sent)', 'Gbit/s', 'udp_offered_gbps', ''],
+	['  loss', '%', 'udp_loss_pct', '', '< 1%', 'UDP 1400 B loss at that rate < 1%'],
+	["UDP 1400 B offered at $fixed: received", 'Gbit/s', 'udp_fixed_rx_gbps', "UDP at $fixed"],
+	['  loss', '%', 'udp_fixed_loss_pct', ''],
+	['ping RTT, average', 'us', 'ping_avg_us', 'ping avg (lower: better)', '<= 5x veth, 0.5x socat',
+		'ping RTT avg <= 5x veth', 'ping RTT avg <= 0.5x socat'],
+	['ping RTT, 99th percentile', 'us', 'ping_p99_us', 'ping p99 (lower: better)'],
+	['CPU of both tunnel ends per GB (TCP)', 's/GB', 'cpu_s_per_gb', ''],
+);
+
+my $fmt = "%-42s %-7s %-14s %-14s %-14s %-23s %s\n";
+my @lines;
+push @lines, sprintf("vchan-tun benchmark, %s, %s CPUs, Linux %s: median of %s run%s, iperf3 %s s each\n",
+	$meta{date}, $meta{cpus}, $meta{kernel}, $runs, $runs == 1 ? '' : 's', $meta{seconds});
+push @lines, sprintf($fmt, 'figure', 'unit', @configs, 'target (vchan-tun)', 'met?');
+my @chart;
+for my $row (@rows) {
+	my ($label, $unit, $key, $chart, $target, @tnames) = @$row;
+	my @cells = map {
+		my $x = $fig{$_}{$key};
+		my $r = $chart ? ratio($x, $fig{veth}{$key}) : undef;
+		defined $r ? sprintf('%s %sx', num($x), num($r)) : num($x);
+	} @configs;
+	$cells[0] = '-' if $key eq 'cpu_s_per_gb';
+	push @lines, sprintf($fmt, $label, $unit, @cells, $target // '', @tnames ? verdict(@tnames) : '');
+	push @chart, [$chart, map { ratio($fig{$_}{$key}, $fig{veth}{$key}) } @configs] if $chart;
+}
+
+my $vfmt = "%-42s %-7s %-44s %-23s %s\n";
+push @lines, "vchan-tun alone\n";
+# The target is on our ring as the daemon uses it (spans, no copy of ours),
+# against libxenvchan as its users use it (read/write copies); copying both
+# ways is shown beside it.
+my $ring_line = %ring ? sprintf('%sx (%s vs %s GB/s)', num($ring{zero_copy_ratio}),
+	num($ring{zero_copy_gbs}), num($ring{xen_gbs})) : '?';
+push @lines, sprintf($vfmt, 'ring stream, 64 KiB, ours/libxenvchan', 'ratio', $ring_line,
+	'>= 2x', verdict($T_RING));
+push @lines, sprintf($vfmt, '  ours copying too, as libxenvchan', 'ratio',
+	%ring ? sprintf('%sx (%s GB/s)', num($ring{ratio}), num($ring{ours_gbs})) : '?', '', '');
+for my $n (@counts) {
+	my $p = $peers{$n};
+	push @lines, sprintf($vfmt, "$n peer" . ($n == 1 ? '' : 's') . ': aggregate TCP', 'Gbit/s',
+		num($p->{aggregate_gbps}), '', '');
+	push @lines, sprintf($vfmt, '  daemon RSS (of it rings) / PSS', 'KiB',
+		sprintf('%s (%s) / %s', num($p->{rss_kib}), num($p->{ring_rss_kib}), num($p->{pss_kib})), '', '');
+}
+push @lines, sprintf($vfmt, "$last peers / $first peer" . ($first == 1 ? '' : 's') . ', aggregate',
+	'ratio', num($multi{aggregate_ratio}) . 'x', '>= 0.8x', verdict($T_AGG));
+push @lines, sprintf($vfmt, 'memory per peer beyond the rings, RSS', 'KiB',
+	num($multi{per_peer_rss_kib}) . ' (PSS ' . num($multi{per_peer_pss_kib}) . ')', '< 1024',
+	verdict($T_MEM));
+my $i = $multi{idle};
+push @lines, sprintf($vfmt, sprintf('idle, %s peers, %s s: CPU', $i->{peers} // '?',
+	$i->{seconds} // '?'), '% core', num($i->{cpu_pct}), '< 0.1%', verdict($T_IDLE));
+push @lines, sprintf($vfmt, '  wake-ups (packets moved meanwhile)', '/s',
+	sprintf('%s (%s)', num($i->{wakeups_per_s}), $i->{packets} // '?'), '', '');
+s/ +$//mg for @lines; # the padding of the last columns
+print @lines;
+
+# --- JSON and the chart's data ---------------------------------------------------------
+
+sub rounded { # every fraction of a structure to 4 significant digits, whole numbers as they are
+	my ($x) = @_;
+	return { map { $_ => rounded($x->{$_}) } keys %$x } if ref $x eq 'HASH';
+	return [map { rounded($_) } @$x] if ref $x eq 'ARRAY';
+	return $x if !defined $x || ref $x || $x !~ /^-?[\d.]+(e[-+]?\d+)?$/i;
+	return $x =~ /^-?\d+$/ ? 0 + $x : sig($x);
+}
+
+my %settings = map { $_ => $meta{$_} =~ /^\d+$/ ? 0 + $meta{$_} : $meta{$_} }
+	grep { $_ ne 'peers' } keys %meta;
+$settings{peers} = [map { 0 + $_ } @counts];
+my $json = JSON::PP->new->pretty->canonical->encode(rounded({
+	version => 1, settings => \%settings, configs => \%fig, multi => \%multi,
+	ring => \%ring, targets => \@targets, ratios_to_veth => {
+		map { my $row = $_; ($row->[0] => { map { ($configs[$_] => $row->[$_ + 1]) } 0 .. 2 }) } @chart },
+}));
+open my $jf, '>', "$out/results.json" or die "report.pl: $out/results.json: $!\n";
+print $jf $json;
+close $jf or die "report.pl: $out/results.json: $!\n";
+
+open my $cf, '>', "$out/chart.dat" or die "report.pl: $out/chart.dat: $!\n";
+for my $row (@chart) {
+	(my $label = $row->[0]) =~ s/"/'/g;
+	printf $cf "\"%s\" %s\n", $label, join(' ', map { defined $_ ? sprintf('%.4g', $_) : '?' } @$row[1 .. 3]);
+}
+close $cf or die "report.pl: $out/chart.dat: $!\n";
+
+# How far each target is met: value/limit for ">=", limit/value for "<=" and
+# "<", so that above 1 is met; at most 100 (a zero idle CPU is met infinitely).
+open my $tf, '>', "$out/targets.dat" or die "report.pl: $out/targets.dat: $!\n";
+for my $t (@targets) {
+	my ($x, $l) = ($t->{value}, $t->{limit});
+	my $m = !defined $x ? '?' : $t->{op} eq '>=' ? $x / $l : $x > 0 ? $l / $x : 100;
+	printf $tf "\"%s\" %s\n", $t->{name}, $m eq '?' ? '?' : sprintf('%.4g', min($m, 100));
+}
+close $tf or die "report.pl: $out/targets.dat: $!\n";
