@@ -2,7 +2,8 @@
 #
 #   make            programs in build/bin, xensim in build/xensim
 #   make SAN=1      the same under AddressSanitizer + UBSan, in build-san/
-#   make check      both builds, then every test against each (needs root)
+#   make check      both builds, then every test against each (needs root), then check-xen
+#   make check-xen  the programs on the real Xen hypervisor, under QEMU (docs/real-xen.md)
 #   make demo       two simulated domains and what runs between them
 #   make lint       cppcheck and clang-tidy
 #   make bench      vchan-tun against veth and socat, many peers, the ring (needs root)
@@ -184,6 +185,18 @@ bench: all
 	@scripts/install-deps --if-missing
 	BUILD=$(B) netns-tests/bench/run $(BENCH_ARGS)
 
+# --- real Xen under QEMU ---------------------------------------------------------------
+# netns-tests/xen/run: Debian's Xen 4.17 and kernel, fetched into $(B)/xen-cache (never
+# installed), boot under qemu-system-x86_64 (TCG) with a PV dom0 and a PV domU whose
+# initramfs carry the programs of $(B); vchan-cat, the interop with libxenvchan and
+# vchan-tund run between them. About a minute; $(B)/xen-run/console.log keeps the
+# serial console. docs/real-xen.md explains it. Part of check, after the netns tests.
+
+.PHONY: check-xen
+check-xen: all
+	@scripts/install-deps --if-missing
+	BUILD=$(B) netns-tests/xen/run
+
 # --- checks ------------------------------------------------------------------------
 
 install-deps-if-missing:
@@ -196,6 +209,7 @@ check-build: install-deps-if-missing
 check: check-build
 	$(MAKE) lint
 	netns-tests/run build build-san
+	$(MAKE) check-xen
 
 demo: install-deps-if-missing
 	$(MAKE) all
@@ -210,7 +224,8 @@ lint:
 clean:
 	rm -rf build build-san
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# Not into the real-Xen run's unpacked Debian packages (xen-cache, xen-run).
+-include $(shell find $(B) -path '$(B)/xen-*' -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # --- framing and devices -------------------------------------------------------------
 # src/frame.c: packets framed on the vchan byte stream (docs/protocol.md); no I/O, so

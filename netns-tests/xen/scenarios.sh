@@ -1,0 +1,254 @@
+# shellcheck shell=sh
+# The scenarios of the real-Xen run, sourced by dom0's /init once the domU's
+# agent is up: $D is the domU's domain id, $DOMU_PATH its XenStore directory.
+# Programs on the domU side run as jobs of its agent (on_domu, domu_wait; see
+# /vt/lib.sh); "\$" in a job's command is expanded in the domU.
+#
+# 0. What our programs and xensim take for granted of XenStore and gntalloc.
+# 1. vchan-cat in dom0 <-> vchan-cat in the domU, both directions at once and
+#    sha256-checked, the domU serving in-page rings (orders 10/11) and dom0
+#    multi-page ones (16/18); then our ring against Xen's libxenvchan
+#    (vchan-peer), ours serving in the domU and ours connecting from it.
+# 2. vchan-tund in both domains: ping both ways, iperf3 TCP, vchan-tunctl
+#    status, kill -9 of the domU's daemon and its restart.
+
+CAT_BIG=${CAT_BIG:-4194304}
+CAT_SMALL=$((CAT_BIG / 2 + 12345))
+PEER_BYTES=${PEER_BYTES:-4194304}
+
+# --- what our programs and xensim take for granted ---------------------------------
+
+say "stage xenstore-facts"
+# The daemon learns its domain id from its own "domid"; a client waiting for
+# a server's keys under a directory it may not read gets EACCES, not ENOENT
+# (xenstore-read does not say which; xenstore-ls does);
+# the data directory is the domain's own; gntalloc's limit is 1024. xensim
+# models each of these (docs/xensim.md); here Xen and Linux say so themselves.
+out=$(domu_run facts 30 "xenstore-read domid; xenstore-ls /local/domain/0/data/vchan/$D/none 2>&1;
+	cat /sys/module/xen_gntalloc/parameters/limit")
+is "$(echo "$out" | sed -n 1p)" "$D" "domU: its own domid key reads $D"
+like "$(echo "$out" | sed -n 2p)" 'Permission denied' \
+	"domU: a missing key under dom0's directory: EACCES, not ENOENT"
+is "$(echo "$out" | sed -n 3p)" 1024 "domU: gntalloc shares at most 1024 grants"
+is "$(cat /sys/module/xen_gntalloc/parameters/limit)" 1024 "dom0: gntalloc shares at most 1024 grants"
+like "$(xenstore-ls -p "$DOMU_PATH" | grep '^data = ')" "\(n$D\)\$" \
+	"the domU's data directory is its own, closed to others (n$D)"
+
+# --- scenario 1: the vchan ------------------------------------------------------
+
+say "stage scenario-1-vchan"
+
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+took() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN { printf "%.1f s", b - a }'; }
+
+head -c "$CAT_BIG" /dev/urandom >/tmp/d.big
+head -c "$CAT_SMALL" /dev/urandom >/tmp/d.small
+D_BIG=$(sum_of /tmp/d.big)
+D_SMALL=$(sum_of /tmp/d.small)
+out=$(domu_run data 60 "head -c $CAT_BIG /dev/urandom >/tmp/u.big &&
+	head -c $CAT_SMALL /dev/urandom >/tmp/u.small && sum_of /tmp/u.big && sum_of /tmp/u.small")
+ok $? "domU: random data to send made" || diag "$out"
+U_BIG=$(echo "$out" | sed -n 1p)
+U_SMALL=$(echo "$out" | sed -n 2p)
+
+# The side that serves sends the big file and quits a second after its peer
+# has read it (-q 1); the client sends the small one and ends when the server
+# closes.
+
+# cat_domu_serves N LABEL SERVER_OPTIONS: vchan-cat -l in the domU, the client in dom0.
+cat_domu_serves() {
+	local n="$1" label="$2" opts="$3" path="$DOMU_PATH/data/vchan/0/cat$1" crc src t0
+	t0=$(uptime_s)
+	on_domu "cat$n" "vchan-cat -v -q 1 $opts -l 0 $path </tmp/u.big >/tmp/cat$n.out;
+		rc=\$?; sum_of /tmp/cat$n.out; exit \$rc"
+	timeout 120 vchan-cat -v -w 60 "$D" "$path" </tmp/d.small >"/tmp/cat$n.out" 2>"/tmp/cat$n.err"
+	crc=$?
+	domu_wait "cat$n" 60
+	src=$?
+	diag "$label: $(took "$t0"), with the sums and the 1 s the server lingers"
+	is "$src" 0 "$label: vchan-cat -l in the domU exits 0" || diag "$(domu_out "cat$n")"
+	is "$crc" 0 "$label: vchan-cat in dom0 exits 0 once the server closed" ||
+		show_file "dom0 client" "/tmp/cat$n.err"
+	is "$(sum_of "/tmp/cat$n.out")" "$U_BIG" "$label: dom0 got the $CAT_BIG bytes the domU sent (sha256)"
+	is "$(domu_out "cat$n" | tail -n 1)" "$D_SMALL" \
+		"$label: the domU got the $CAT_SMALL bytes dom0 sent (sha256)"
+}
+
+# cat_dom0_serves N LABEL SERVER_OPTIONS: vchan-cat -l in dom0, the client in the domU.
+cat_dom0_serves() {
+	local n="$1" label="$2" opts="$3" path="/local/domain/0/data/vchan/$D/cat$1" spid src crc t0
+	t0=$(uptime_s)
+	# shellcheck disable=SC2086 # options split on purpose
+	timeout 120 vchan-cat -v -q 1 $opts -l "$D" "$path" </tmp/d.big >"/tmp/cat$n.out" 2>"/tmp/cat$n.err" &
+	spid=$!
+	on_domu "cat$n" "vchan-cat -v -w 60 0 $path </tmp/u.small >/tmp/cat$n.out;
+		rc=\$?; sum_of /tmp/cat$n.out; exit \$rc"
+	wait "$spid"
+	src=$?
+	domu_wait "cat$n" 60
+	crc=$?
+	diag "$label: $(took "$t0"), with the sums and the 1 s the server lingers"
+	is "$src" 0 "$label: vchan-cat -l in dom0 exits 0" || show_file "dom0 server" "/tmp/cat$n.err"
+	is "$crc" 0 "$label: vchan-cat in the domU exits 0 once the server closed" ||
+		diag "$(domu_out "cat$n")"
+	is "$(sum_of "/tmp/cat$n.out")" "$U_SMALL" \
+		"$label: dom0 got the $CAT_SMALL bytes the domU sent (sha256)"
+	is "$(domu_out "cat$n" | tail -n 1)" "$D_BIG" \
+		"$label: the domU got the $CAT_BIG bytes dom0 sent (sha256)"
+}
+
+cat_domu_serves 1 "orders 10/11 (rings in the control page), domU serves" \
+	"--read-order 10 --write-order 11"
+like "$(cat /tmp/cat1.err)" 'read ring order 11, write ring order 10' \
+	"orders 10/11: dom0's client took the mirrored orders from the domU's page"
+cat_dom0_serves 2 "orders 16/18 (rings of 16 and 64 pages), dom0 serves" \
+	"--read-order 16 --write-order 18"
+like "$(cat /tmp/cat2.err)" 'read ring order 16, write ring order 18' \
+	"orders 16/18: dom0's server has the orders asked for"
+
+# ok_line OUTPUT: the "ok sent=..." line of vchan-peer or ring-peer
+ok_line() { echo "$1" | grep -m1 '^ok sent='; }
+field() { echo "$1" | tr ' ' '\n' | sed -n "s|^$2=||p"; }
+
+# peers N LABEL SERVER(dom0|domU) SERVER_PROG CLIENT_PROG [SERVER_OPTIONS]: the
+# two check every byte of the other's seeded stream themselves.
+peers() {
+	local n="$1" label="$2" where="$3" sprog="$4" cprog="$5" opts="${6:-}" path
+	local args="--bytes $PEER_BYTES --seed $n --timeout 100" pid d0rc urc d0out uout sline cline
+	if [ "$where" = domU ]; then
+		path=$DOMU_PATH/data/vchan/0/peer$n
+		on_domu "peer$n" "$sprog server 0 $path $args $opts"
+		# shellcheck disable=SC2086 # $args splits on purpose
+		timeout 120 "$cprog" client "$D" "$path" $args >"/tmp/peer$n.out" 2>&1
+		d0rc=$?
+	else
+		path=/local/domain/0/data/vchan/$D/peer$n
+		# shellcheck disable=SC2086 # $args and $opts split on purpose
+		timeout 120 "$sprog" server "$D" "$path" $args $opts >"/tmp/peer$n.out" 2>&1 &
+		pid=$!
+		on_domu "peer$n" "$cprog client 0 $path $args"
+		wait "$pid"
+		d0rc=$?
+	fi
+	domu_wait "peer$n" 120
+	urc=$?
+	d0out=$(cat "/tmp/peer$n.out")
+	uout=$(domu_out "peer$n")
+	is "$urc" 0 "$label: the domU's end exits 0" || diag "$uout"
+	is "$d0rc" 0 "$label: dom0's end exits 0" || diag "$d0out"
+	if [ "$where" = domU ]; then
+		sline=$(ok_line "$uout")
+		cline=$(ok_line "$d0out")
+	else
+		sline=$(ok_line "$d0out")
+		cline=$(ok_line "$uout")
+	fi
+	like "$sline" "^ok sent=$PEER_BYTES received=$PEER_BYTES " \
+		"$label: the server sent and received $PEER_BYTES bytes, every one checked"
+	like "$cline" "^ok sent=$PEER_BYTES received=$PEER_BYTES " \
+		"$label: the client sent and received $PEER_BYTES bytes, every one checked"
+	is "$(field "$cline" fnv64_received)" "$(field "$sline" fnv64_sent)" \
+		"$label: the client's fnv64 of what it got matches the server's of what it sent"
+	diag "$label: $(field "$sline" MB/s) MB/s each way"
+}
+
+peers 3 "ours (ring-peer) serving in the domU, Xen's libxenvchan client in dom0, 64K rings" \
+	domU ring-peer vchan-peer "--read-min 65536 --write-min 65536"
+peers 4 "Xen's libxenvchan serving in dom0, ours (ring-peer) client in the domU, in-page rings" \
+	dom0 vchan-peer ring-peer
+
+# --- scenario 2: vchan-tund -----------------------------------------------------
+
+LINK=xen
+DOMU_TUND="exec vchan-tund -v --name $LINK --peer 0 --role server --address 10.0.0.2/30 --peer-address 10.0.0.1"
+
+# link_up: both daemons' link RUNNING, and the status each shows.
+link_up() {
+	local out
+	poll_until 60 state_is "$LINK" RUNNING
+	ok $? "vchan-tund: dom0's link (client) reaches RUNNING" || {
+		show_file "dom0's daemon" /tmp/tund.log
+		return 1
+	}
+	out=$(domu_run up 60 "poll_until 30 state_is $LINK RUNNING && vchan-tunctl status")
+	ok $? "vchan-tund: the domU's link (server) reaches RUNNING" || {
+		diag "$out"
+		return 1
+	}
+	like "$out" "interface vchan0 \(tun, mtu [0-9]+\), server of domain 0\$" \
+		"vchan-tunctl status in the domU: RUNNING, device vchan0, server of domain 0"
+	out=$(vchan-tunctl status)
+	like "$out" "interface vchan$D \(tun, mtu [0-9]+\), client of domain $D\$" \
+		"vchan-tunctl status in dom0: RUNNING, device vchan$D, client of domain $D"
+	diag "$out"
+	# Real grant references and ports (Xen hands out the lowest free port).
+	diag "$(xenstore-ls -p "$DOMU_PATH/data/vchan-tun")"
+}
+
+# pings WHEN: both ways
+pings() {
+	local out
+	out=$(ping -c 3 -i 0.2 -W 5 10.0.0.2 2>&1)
+	ok $? "ping from dom0 to the domU (10.0.0.2)$1" || diag "$out"
+	diag "$(echo "$out" | tail -n 1)"
+	out=$(domu_run "ping$2" 30 "ping -c 3 -i 0.2 -W 5 10.0.0.1")
+	ok $? "ping from the domU to dom0 (10.0.0.1)$1" || diag "$out"
+}
+
+iperf() {
+	local out rate
+	# Nothing says when iperf3 -s listens but its socket.
+	on_domu iperfs "exec iperf3 -s -1 -p 5201"
+	out=$(domu_run listen 30 "poll_until 20 listening 5201")
+	ok $? "iperf3 server listens in the domU" || {
+		diag "$out"
+		return 1
+	}
+	out=$(timeout 60 iperf3 -c 10.0.0.2 -p 5201 -t 3 -f m 2>&1)
+	ok $? "iperf3 TCP from dom0 to the domU (3 s)" || diag "$out"
+	rate=$(echo "$out" | awk '/receiver/ { print $(NF - 2), $(NF - 1) }')
+	like "$rate" '^[0-9.]+ Mbits/sec' "iperf3 carried traffic: $rate" || diag "$out"
+	domu_wait iperfs 30
+	ok $? "the domU's iperf3 server exits 0 after one test" || diag "$(domu_out iperfs)"
+}
+
+# restart: kill -9 of the domU's daemon, whose unmap notification tells dom0
+# at once; a new daemon offers a fresh channel and the link comes back.
+restart() {
+	domu_run kill9 30 "kill -9 \$(job_pid tund)" >/dev/null
+	ok $? "kill -9 of the domU's vchan-tund"
+	domu_wait tund 30
+	is "$?" 137 "the domU's vchan-tund died of SIGKILL"
+	poll_until 30 state_is "$LINK" CONNECTING
+	ok $? "dom0's link leaves RUNNING and waits for a new offer (CONNECTING)" ||
+		diag "$(vchan-tunctl status)"
+	DOMU_JOB=tund2
+	on_domu "$DOMU_JOB" "$DOMU_TUND"
+	poll_until 60 state_is "$LINK" RUNNING
+	ok $? "a new vchan-tund in the domU: dom0's link is RUNNING again" || {
+		show_file "dom0's daemon" /tmp/tund.log
+		return 1
+	}
+	pings " again" 2
+	like "$(vchan-tunctl status)" 'connects 2, reconnects 1,' \
+		"dom0's daemon counted one reconnect" || diag "$(vchan-tunctl status)"
+}
+
+scenario_2() {
+	say "stage scenario-2-vchan-tund"
+	DOMU_JOB=tund
+	on_domu "$DOMU_JOB" "$DOMU_TUND"
+	vchan-tund -v --name "$LINK" --peer "$D" --role client \
+		--address 10.0.0.1/30 --peer-address 10.0.0.2 >/tmp/tund.log 2>&1 &
+	TUND=$!
+	link_up && pings "" 1 && iperf && restart
+	on_domu stop "kill \$(job_pid $DOMU_JOB)"
+	domu_wait "$DOMU_JOB" 30
+	is "$?" 0 "SIGTERM: the domU's vchan-tund exits 0" || diag "$(domu_out "$DOMU_JOB")"
+	kill "$TUND"
+	wait "$TUND"
+	is "$?" 0 "SIGTERM: dom0's vchan-tund exits 0"
+	grep -v debug /tmp/tund.log | tail -n 20 | sed 's/^/dom0 vchan-tund| /'
+}
+
+scenario_2
