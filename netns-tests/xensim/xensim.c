@@ -55,6 +55,8 @@ static void usage(FILE *f, int status)
 	      "  domain list\n"
 	      "  exec DOMID [--netns NAME] -- COMMAND [ARG...]\n"
 	      "  env DOMID\n"
+	      "  xenstored restart\n"
+	      "  xenstored stats\n"
 	      "DIR defaults to $XENSIM_DIR, else /run/xensim. See docs/xensim.md.\n",
 	      f);
 	exit(status);
@@ -530,6 +532,59 @@ static int cmd_domain(int argc, char **argv)
 	bad_usage("domain: unknown subcommand '%s'", argv[0]);
 }
 
+/*
+ * A live update: xenstored-lite writes its state to DIR/xenstored.state and
+ * exits, a new one starts from it. Every connection is dropped on the way,
+ * as the clients of a xenstored restarted without live update see it.
+ */
+static int xenstored_restart(void)
+{
+	char state[PATH_MAX + 32], *reply;
+	char *args[3] = { "--restore", state, NULL };
+	struct xs_handle *xs;
+	pid_t pid = read_pid("xenstored.pid");
+
+	if (!pid)
+		die("no xenstored-lite runs in %s (run `xensim start`)", dir);
+	snprintf(state, sizeof(state), "%s/xenstored.state", dir);
+	xs = xs_dom0();
+	reply = xs_control_command(xs, "live-update", NULL, 0);
+	if (!reply)
+		die("xenstored-lite refused the live update: %s (see %s)", strerror(errno),
+		    path_in_dir("xenstored.log"));
+	free(reply);
+	xs_close(xs);
+	if (!wait_exit(pid, STOP_TIMEOUT_MS))
+		die("xenstored-lite (pid %d) did not exit after its live update", pid);
+	write_pid("xenstored.pid", spawn_daemon("xenstored-lite", "xenstored", args));
+	return 0;
+}
+
+/* Connections and watches per domain, and in all, as xenstored-lite counts them. */
+static int xenstored_stats(void)
+{
+	struct xs_handle *xs = xs_dom0();
+	char *reply = xs_control_command(xs, "watches", NULL, 0);
+
+	if (!reply)
+		die("xenstored-lite: CONTROL watches: %s", strerror(errno));
+	fputs(reply, stdout);
+	free(reply);
+	xs_close(xs);
+	return 0;
+}
+
+static int cmd_xenstored(int argc, char **argv)
+{
+	if (argc != 1)
+		bad_usage("xenstored needs restart or stats");
+	if (strcmp(argv[0], "restart") == 0)
+		return xenstored_restart();
+	if (strcmp(argv[0], "stats") == 0)
+		return xenstored_stats();
+	bad_usage("xenstored: unknown subcommand '%s'", argv[0]);
+}
+
 /* The environment that makes a process a member of domain domid. */
 static void set_domain_env(uint32_t domid)
 {
@@ -646,5 +701,7 @@ int main(int argc, char **argv)
 		return cmd_exec(argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "env") == 0)
 		return cmd_env(argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "xenstored") == 0)
+		return cmd_xenstored(argc - i - 1, argv + i + 1);
 	bad_usage("unknown command '%s'", argv[i]);
 }

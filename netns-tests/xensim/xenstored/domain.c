@@ -137,6 +137,11 @@ int domain_setup(const char *dir)
 	return 0;
 }
 
+struct domain *domain_first(void)
+{
+	return domains;
+}
+
 struct domain *domain_find(unsigned int domid)
 {
 	struct domain *d;

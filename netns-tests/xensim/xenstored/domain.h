@@ -39,6 +39,8 @@ struct domain {
 /* Creates DIR/xenstore and listens for domain 0; returns 0 or -1 (logged). */
 int domain_setup(const char *dir);
 struct domain *domain_find(unsigned int domid);
+/* The introduced domains (0 among them), linked by ->next. */
+struct domain *domain_first(void);
 /* 0, EEXIST if already introduced, EIO if its socket cannot be made. */
 int domain_introduce(unsigned int domid);
 /* 0 or ENOENT if not introduced. */

@@ -6,6 +6,7 @@
 #include "loop.h"
 
 static int epfd = -1;
+static bool quit;
 
 int loop_init(void)
 {
@@ -45,4 +46,14 @@ int loop_mod(int fd, uint32_t events, struct ev_src *src)
 void loop_del(int fd)
 {
 	epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+void loop_quit(void)
+{
+	quit = true;
+}
+
+bool loop_quitting(void)
+{
+	return quit;
 }

@@ -3,6 +3,7 @@
 #ifndef XSL_LOOP_H
 #define XSL_LOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum ev_kind {
@@ -22,5 +23,8 @@ void loop_exit(void);
 int loop_add(int fd, uint32_t events, struct ev_src *src);
 int loop_mod(int fd, uint32_t events, struct ev_src *src);
 void loop_del(int fd);
+/* Asks the loop to end after the current round (live update). */
+void loop_quit(void);
+bool loop_quitting(void);
 
 #endif

@@ -14,8 +14,10 @@
 
 #include "conn.h"
 #include "domain.h"
+#include "loop.h"
 #include "ops.h"
 #include "path.h"
+#include "state.h"
 #include "store.h"
 #include "transaction.h"
 #include "util.h"
@@ -729,14 +731,49 @@ static int do_is_domain_introduced(struct req *r)
 	return 0;
 }
 
+/*
+ * Live update: the state to DIR/STATE_FILE, OK, and the loop ends; the caller
+ * starts a new xenstored-lite with --restore (`xensim xenstored restart`).
+ */
+static int control_live_update(struct req *r)
+{
+	char *file = xasprintf("%s/%s", cfg.dir, STATE_FILE);
+	int err = state_dump(file);
+
+	if (err)
+		log_msg("live update: cannot write %s: %s", file, strerror(err));
+	else
+		log_msg("live update: state in %s; exiting", file);
+	free(file);
+	if (err)
+		return err;
+	reply_ok(r);
+	loop_quit();
+	return 0;
+}
+
+static int control_watches(struct req *r)
+{
+	char *text = state_watch_stats();
+
+	reply(r, text, (unsigned int)strlen(text) + 1);
+	free(text);
+	return 0;
+}
+
 static int do_control(struct req *r)
 {
-	static const char help[] = "check\nhelp\nlog [on|off]\nprint <string>\n";
+	static const char help[] = "check\nhelp\nlive-update\nlog [on|off]\nprint <string>\n"
+				   "watches\n";
 	unsigned int nstr = count_strings(r->data, r->len);
 	const char *cmd = r->data;
 
 	if (!nstr)
 		return EINVAL;
+	if (!strcmp(cmd, "live-update"))
+		return control_live_update(r);
+	if (!strcmp(cmd, "watches"))
+		return control_watches(r);
 	if (!strcmp(cmd, "print") && nstr >= 2) {
 		log_msg("control: %s", second_arg(r));
 	} else if (!strcmp(cmd, "log") && nstr >= 2) {

@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "domain.h"
 #include "loop.h"
+#include "state.h"
 #include "store.h"
 #include "util.h"
 
@@ -37,12 +38,14 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: xenstored-lite --dir DIR [--quota-nodes N] [--quota-watches N]\n"
 		   "                      [--quota-transactions N] [--quota-entry-size N]\n"
-		   "                      [--ready-fd FD] [-v]\n"
+		   "                      [--restore FILE] [--ready-fd FD] [-v]\n"
 		   "\n"
 		   "Serves XenStore on DIR/xenstore/<domid>.sock; the quotas apply to every\n"
 		   "domain but 0 (defaults: 1000 nodes, 128 watches, 10 transactions per\n"
-		   "connection, 2048-byte values).  --ready-fd: write \"ready\\n\" there once\n"
-		   "listening.  -v traces every request on stderr.\n");
+		   "connection, 2048-byte values).  --restore: start from the store, quotas\n"
+		   "and domains a live update (CONTROL live-update) left in FILE.\n"
+		   "--ready-fd: write \"ready\\n\" there once listening.  -v traces every\n"
+		   "request on stderr.\n");
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2))) bad_usage(const char *fmt, ...)
@@ -67,9 +70,12 @@ static unsigned int opt_uint(const char *opt, const char *arg)
 	return (unsigned int)v;
 }
 
+static const char *restore_file;
+
 static int parse_args(int argc, char **argv)
 {
-	enum { OPT_DIR = 256, OPT_NODES, OPT_WATCHES, OPT_TX, OPT_ENTRY, OPT_READY, OPT_HELP };
+	enum { OPT_DIR = 256, OPT_NODES, OPT_WATCHES, OPT_TX, OPT_ENTRY, OPT_READY, OPT_RESTORE,
+	       OPT_HELP };
 	static const struct option longopts[] = {
 		{ "dir", required_argument, NULL, OPT_DIR },
 		{ "quota-nodes", required_argument, NULL, OPT_NODES },
@@ -77,6 +83,7 @@ static int parse_args(int argc, char **argv)
 		{ "quota-transactions", required_argument, NULL, OPT_TX },
 		{ "quota-entry-size", required_argument, NULL, OPT_ENTRY },
 		{ "ready-fd", required_argument, NULL, OPT_READY },
+		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -113,6 +120,9 @@ static int parse_args(int argc, char **argv)
 			if (fcntl(ready_fd, F_GETFD) < 0)
 				bad_usage("--ready-fd: %d is not an open file descriptor",
 					  ready_fd);
+			break;
+		case OPT_RESTORE:
+			restore_file = optarg;
 			break;
 		case 'v':
 			cfg.verbose = true;
@@ -178,14 +188,14 @@ static int setup_signals(struct ev_src *src)
 	return fd;
 }
 
-/* Runs until SIGTERM or SIGINT; returns the signal. */
+/* Runs until SIGTERM or SIGINT, or a live update; returns the signal, or 0. */
 static int run(int sigfd)
 {
 	struct epoll_event evs[64];
 	struct signalfd_siginfo si;
 	int i, n;
 
-	for (;;) {
+	while (!loop_quitting()) {
 		n = epoll_wait(loop_fd(), evs, (int)ARRAY_SIZE(evs), -1);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -213,6 +223,7 @@ static int run(int sigfd)
 		conn_reap();
 		domain_reap();
 	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -233,15 +244,15 @@ int main(int argc, char **argv)
 		goto out_loop;
 	}
 	store_init();
-	if (domain_setup(cfg.dir))
+	if (domain_setup(cfg.dir) || (restore_file && state_restore(restore_file)))
 		goto out;
 	announce_ready(ready_fd);
 
 	sig = run(sigfd);
-	if (sig) {
+	if (sig)
 		log_msg("%s: shutting down", strsignal(sig));
+	if (sig || loop_quitting())
 		status = 0;
-	}
 out:
 	conn_close_all();
 	domain_exit();
