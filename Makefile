@@ -7,6 +7,7 @@
 #   make demo       two simulated domains and what runs between them
 #   make lint       cppcheck and clang-tidy
 #   make bench      vchan-tun against veth and socat, many peers, the ring (needs root)
+#   make install    programs, man pages, units and hooks (PREFIX, DESTDIR: see "install" below)
 
 ifeq ($(SAN),1)
 B        ?= build-san
@@ -276,7 +277,7 @@ lint: CPPFLAGS += -Isrc $(NL_CFLAGS)
 # for netns-tests/t/74-hostile.t, to $(B)/tools.
 
 DAEMON_OBJS := $(B)/src/daemon.o $(B)/src/link.o $(B)/src/xs.o $(B)/src/control.o \
-               $(B)/src/log.o $(B)/src/strbuf.o \
+               $(B)/src/log.o $(B)/src/strbuf.o $(B)/src/sd-notify.o \
                $(CONFIG_OBJS) $(FRAME_OBJS) $(DEV_OBJS) $(VCHAN_OBJS)
 CTL_OBJS    := $(B)/src/ctl.o $(B)/src/strbuf.o
 
@@ -293,3 +294,96 @@ $(B)/tools/bad-peer: $(B)/tools/bad-peer.o $(FRAME_OBJS) $(VCHAN_OBJS)
 	$(CC) $(SAN_EXE) -o $@ $^ $(XEN_LIBS)
 
 all: $(B)/bin/vchan-tund $(B)/bin/vchan-tunctl $(B)/tools/bad-peer
+
+# --- watcher ---------------------------------------------------------------------------
+# vchan-tun-watch (src/watch.c: the event loop; hook.c: running the hooks) to $(B)/bin.
+# It shares XenStore (xs.c), netlink, the configuration and the log with the daemon,
+# and nothing of the data path (no ring, no frames, no TUN).
+
+WATCH_OBJS := $(B)/src/watch.o $(B)/src/hook.o $(B)/src/xs.o $(B)/src/log.o \
+              $(B)/src/strbuf.o $(B)/src/netlink.o $(B)/src/sd-notify.o $(CONFIG_OBJS)
+
+$(B)/bin/vchan-tun-watch: $(WATCH_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_EXE) -o $@ $^ $(XEN_LIBS) $(NL_LIBS)
+
+all: $(B)/bin/vchan-tun-watch
+
+# --- install ---------------------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [SYSTEMD_UNIT_DIR=...]
+#
+# The daemons and vchan-tunctl go to sbin (root's tools: the control socket is
+# root's alone), vchan-cat to bin, docs/*.[158] to the man pages, the units to
+# SYSTEMD_UNIT_DIR with @SBINDIR@ filled in, and to SYSCONFDIR/vchan-tun the
+# hooks of vchan-tun-hook(8) and an example link that is not read
+# (example.conf.sample: the daemon reads *.conf). The programs look in
+# /etc/vchan-tun whatever SYSCONFDIR says: change it only to stage a tree.
+#
+# What install puts in SYSCONFDIR is the administrator's from then on, as dpkg
+# treats conffiles: a file there that differs from ours is neither replaced nor
+# removed (a changed hook belongs under a new name, named by Hook =). `make
+# uninstall` removes what install would put there, and no directory; nothing of
+# xensim or the test tools is installed.
+
+PREFIX           ?= /usr/local
+SBINDIR          ?= $(PREFIX)/sbin
+BINDIR           ?= $(PREFIX)/bin
+MANDIR           ?= $(PREFIX)/share/man
+SYSCONFDIR       ?= /etc
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+INSTALL          ?= install
+
+INST_SBIN    := vchan-tund vchan-tunctl vchan-tun-watch
+INST_BIN     := vchan-cat
+INST_UNITS   := vchan-tund.service vchan-tun-watch.service
+INST_MAN     := $(wildcard docs/*.1 docs/*.5 docs/*.8)
+MAN_SECTIONS := 1 5 8
+INST_HOOKS   := vchan-tun-hook vchan-tun-route vchan-tun-bridge
+ETC_DIR      := $(DESTDIR)$(SYSCONFDIR)/vchan-tun
+# SOURCE:TARGET:MODE, each TARGET under $(ETC_DIR)
+INST_CONF    := $(foreach h,$(INST_HOOKS),scripts/$(h):hooks/$(h):0755) \
+                scripts/vchan-tun-hook-common.sh:hooks/vchan-tun-hook-common.sh:0644 \
+                docs/example.conf.sample:example.conf.sample:0644
+
+man_pages = $(filter %.$(1),$(INST_MAN))
+man_dir   = $(DESTDIR)$(MANDIR)/man$(1)
+
+define man_install
+	$(if $(call man_pages,$(1)),$(INSTALL) -m 0644 $(call man_pages,$(1)) "$(call man_dir,$(1))")
+
+endef
+
+# conffile install|remove SOURCE:TARGET:MODE: one recipe line that installs
+# or removes TARGET, unless the file there is not the one we ship.
+define conffile
+	@src=$(word 1,$(subst :, ,$(2))) dst="$(ETC_DIR)/$(word 2,$(subst :, ,$(2)))"; \
+	if [ -e "$$dst" ] && ! cmp -s "$$src" "$$dst"; then \
+		echo "keeping $$dst: it is not the one we ship (yours, or an older one)"; \
+	elif [ $(1) = install ]; then \
+		echo "$(INSTALL) -m $(word 3,$(subst :, ,$(2))) $$src $$dst"; \
+		$(INSTALL) -m $(word 3,$(subst :, ,$(2))) "$$src" "$$dst"; \
+	else \
+		echo "rm -f $$dst"; \
+		rm -f "$$dst"; \
+	fi
+
+endef
+
+.PHONY: install uninstall
+install: $(INST_SBIN:%=$(B)/bin/%) $(INST_BIN:%=$(B)/bin/%)
+	$(INSTALL) -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SYSTEMD_UNIT_DIR)" \
+		"$(ETC_DIR)/hooks" $(foreach s,$(MAN_SECTIONS),"$(call man_dir,$(s))")
+	$(INSTALL) -m 0755 $(INST_SBIN:%=$(B)/bin/%) "$(DESTDIR)$(SBINDIR)"
+	$(INSTALL) -m 0755 $(INST_BIN:%=$(B)/bin/%) "$(DESTDIR)$(BINDIR)"
+	$(foreach s,$(MAN_SECTIONS),$(call man_install,$(s)))
+	for u in $(INST_UNITS); do \
+		sed 's|@SBINDIR@|$(SBINDIR)|g' "systemd/$$u.in" >"$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$u" && \
+		chmod 0644 "$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$u" || exit 1; \
+	done
+	$(foreach c,$(INST_CONF),$(call conffile,install,$(c)))
+
+uninstall:
+	rm -f $(INST_SBIN:%="$(DESTDIR)$(SBINDIR)/%") $(INST_BIN:%="$(DESTDIR)$(BINDIR)/%") \
+		$(INST_UNITS:%="$(DESTDIR)$(SYSTEMD_UNIT_DIR)/%") \
+		$(foreach s,$(MAN_SECTIONS),$(addprefix "$(call man_dir,$(s))/,$(addsuffix ",$(notdir $(call man_pages,$(s))))))
+	$(foreach c,$(INST_CONF),$(call conffile,remove,$(c)))

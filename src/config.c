@@ -370,28 +370,34 @@ static int parse_mode(struct link_config *cfg, const char *value,
  * The kernel's dev_valid_name(), plus: '%' (TUNSETIFF would take the name
  * as a template and pick a number) and anything outside printable ASCII.
  */
-static int parse_interface(struct link_config *cfg, const char *value,
-			   const struct config_origin *where, struct config_error *err)
+static int check_ifname(const char *value, enum config_key key,
+			const struct config_origin *where, struct config_error *err)
 {
 	const char *p;
 
 	if (!*value)
-		return key_fail(err, where, CONFIG_KEY_INTERFACE, value,
-				"expected an interface name");
+		return key_fail(err, where, key, value, "expected an interface name");
 	if (strlen(value) > CONFIG_IFNAME_MAX)
-		return key_fail(err, where, CONFIG_KEY_INTERFACE, value,
-				"longer than %u characters", CONFIG_IFNAME_MAX);
+		return key_fail(err, where, key, value, "longer than %u characters",
+				CONFIG_IFNAME_MAX);
 	if (!strcmp(value, ".") || !strcmp(value, ".."))
-		return key_fail(err, where, CONFIG_KEY_INTERFACE, value,
-				"'.' and '..' are not interface names");
+		return key_fail(err, where, key, value, "'.' and '..' are not interface names");
 	for (p = value; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
 		if (c <= ' ' || c > '~' || c == '/' || c == ':' || c == '%')
-			return key_fail(err, where, CONFIG_KEY_INTERFACE, value,
+			return key_fail(err, where, key, value,
 					"an interface name may not contain whitespace, control "
 					"characters, '/', ':' or '%%'");
 	}
+	return 0;
+}
+
+static int parse_interface(struct link_config *cfg, const char *value,
+			   const struct config_origin *where, struct config_error *err)
+{
+	if (check_ifname(value, CONFIG_KEY_INTERFACE, where, err))
+		return -1;
 	snprintf(cfg->ifname, sizeof(cfg->ifname), "%s", value);
 	return 0;
 }
@@ -452,11 +458,13 @@ static bool same_addr(const struct config_addr *a, const struct config_addr *b)
 	return a->family == b->family && !memcmp(&a->addr, &b->addr, len);
 }
 
-/* A comma-separated list, appended to list[*n]; the key may repeat. */
+/* A comma-separated list, appended to list[*n] (at most max); the key may repeat. */
 static int parse_addr_list(const char *value, enum config_key key,
 			   const struct config_origin *where, struct config_addr *list, size_t *n,
-			   struct config_error *err)
+			   size_t max, struct config_error *err)
 {
+	const char *what = key == CONFIG_KEY_ROUTES ? "networks" : "addresses";
+	const char *one = key == CONFIG_KEY_ROUTES ? "network" : "address";
 	const char *p = value;
 
 	for (;;) {
@@ -478,20 +486,21 @@ static int parse_addr_list(const char *value, enum config_key key,
 		/* An empty value is no address: parse_one_addr() says what one is. */
 		if (!len && *value)
 			return key_fail(err, where, key, value,
-					"expected a comma-separated list of addresses, found an "
-					"empty element");
-		if (*n == CONFIG_MAX_ADDRS)
-			return key_fail(err, where, key, elem, "more than %u addresses",
-					CONFIG_MAX_ADDRS);
+					"expected a comma-separated list of %s, found an "
+					"empty element", what);
+		if (*n == max)
+			return key_fail(err, where, key, elem, "more than %zu %s", max, what);
 		if (parse_one_addr(elem, key, where, &list[*n], err))
 			return -1;
 		for (i = 0; i < *n; i++) {
-			if (!same_addr(&list[i], &list[*n]))
+			/* a network is its prefix too: 10.0.0.0/8 and 10.0.0.0/16 differ */
+			if (!same_addr(&list[i], &list[*n]) ||
+			    (key == CONFIG_KEY_ROUTES && list[i].prefix != list[*n].prefix))
 				continue;
 			if (where->file)
 				return key_fail(err, where, key, elem,
-						"address already given on line %u", list[i].line);
-			return key_fail(err, where, key, elem, "address given twice");
+						"%s already given on line %u", one, list[i].line);
+			return key_fail(err, where, key, elem, "%s given twice", one);
 		}
 		(*n)++;
 		p += strcspn(p, ",");
@@ -504,14 +513,15 @@ static int parse_addr_list(const char *value, enum config_key key,
 static int parse_address(struct link_config *cfg, const char *value,
 			 const struct config_origin *where, struct config_error *err)
 {
-	return parse_addr_list(value, CONFIG_KEY_ADDRESS, where, cfg->addrs, &cfg->n_addrs, err);
+	return parse_addr_list(value, CONFIG_KEY_ADDRESS, where, cfg->addrs, &cfg->n_addrs,
+			       CONFIG_MAX_ADDRS, err);
 }
 
 static int parse_peer_address(struct link_config *cfg, const char *value,
 			      const struct config_origin *where, struct config_error *err)
 {
 	return parse_addr_list(value, CONFIG_KEY_PEER_ADDRESS, where, cfg->peer_addrs,
-			       &cfg->n_peer_addrs, err);
+			       &cfg->n_peer_addrs, CONFIG_MAX_ADDRS, err);
 }
 
 static int parse_ring(const char *value, enum config_key key,
@@ -596,6 +606,92 @@ static int parse_persistent(struct link_config *cfg, const char *value,
 	return 0;
 }
 
+static int parse_watched(struct link_config *cfg, const char *value,
+			 const struct config_origin *where, struct config_error *err)
+{
+	if (parse_bool(value, &cfg->watched))
+		return key_fail(err, where, CONFIG_KEY_WATCHED, value,
+				"expected yes or no (also true/false, on/off, 1/0)");
+	return 0;
+}
+
+/* Run without a shell, so any absolute path will do, but it ends up in log lines. */
+static int parse_hook(struct link_config *cfg, const char *value,
+		      const struct config_origin *where, struct config_error *err)
+{
+	size_t len = strlen(value);
+
+	if (!strcasecmp(value, "none")) {
+		cfg->no_hook = true;
+		cfg->hook[0] = '\0';
+		return 0;
+	}
+	if (value[0] != '/')
+		return key_fail(err, where, CONFIG_KEY_HOOK, value,
+				"expected the absolute path of a program, or 'none'");
+	if (len > CONFIG_HOOK_MAX)
+		return key_fail(err, where, CONFIG_KEY_HOOK, value, "longer than %u characters",
+				CONFIG_HOOK_MAX);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+			return key_fail(err, where, CONFIG_KEY_HOOK, value,
+					"a path may not contain control characters");
+	cfg->no_hook = false;
+	memcpy(cfg->hook, value, len + 1);
+	return 0;
+}
+
+static int parse_bridge(struct link_config *cfg, const char *value,
+			const struct config_origin *where, struct config_error *err)
+{
+	if (check_ifname(value, CONFIG_KEY_BRIDGE, where, err))
+		return -1;
+	snprintf(cfg->bridge, sizeof(cfg->bridge), "%s", value);
+	return 0;
+}
+
+/* The prefix's network: the address with every bit past the prefix cleared. */
+static void network_of(const struct config_addr *a, struct config_addr *net)
+{
+	unsigned char *b = (unsigned char *)&net->addr;
+	unsigned int bytes = a->family == AF_INET6 ? 16 : 4;
+
+	*net = *a;
+	for (unsigned int i = 0; i < bytes; i++) {
+		unsigned int first = i * 8;
+
+		if (first >= a->prefix)
+			b[i] = 0;
+		else if (a->prefix - first < 8)
+			b[i] &= (unsigned char)(0xff00u >> (a->prefix - first));
+	}
+}
+
+/* Networks, as ip-route(8) takes them: with host bits set the kernel refuses the route. */
+static int parse_routes(struct link_config *cfg, const char *value,
+			const struct config_origin *where, struct config_error *err)
+{
+	size_t first = cfg->n_routes;
+
+	if (parse_addr_list(value, CONFIG_KEY_ROUTES, where, cfg->routes, &cfg->n_routes,
+			    CONFIG_MAX_ROUTES, err))
+		return -1;
+	for (size_t i = first; i < cfg->n_routes; i++) {
+		const struct config_addr *r = &cfg->routes[i];
+		char text[INET6_ADDRSTRLEN];
+		struct config_addr net;
+
+		network_of(r, &net);
+		if (same_addr(r, &net))
+			continue;
+		inet_ntop(net.family, &net.addr, text, sizeof(text));
+		return key_fail(err, where, CONFIG_KEY_ROUTES, r->text,
+				"host bits set: expected a network, such as %s/%u", text,
+				r->prefix);
+	}
+	return 0;
+}
+
 static const struct key_info keys[CONFIG_N_KEYS] = {
 	[CONFIG_KEY_PEER]		= { "Peer", "peer", false, parse_peer },
 	[CONFIG_KEY_ROLE]		= { "Role", "role", false, parse_role },
@@ -608,12 +704,26 @@ static const struct key_info keys[CONFIG_N_KEYS] = {
 	[CONFIG_KEY_WRITE_RING]		= { "WriteRing", "write-ring", false, parse_write_ring },
 	[CONFIG_KEY_XENSTORE_PATH]	= { "XenStorePath", "xenstore-path", false, parse_xs_path },
 	[CONFIG_KEY_PERSISTENT]		= { "Persistent", "persistent", false, parse_persistent },
+	[CONFIG_KEY_WATCHED]		= { "Watched", "watched", false, parse_watched },
+	[CONFIG_KEY_HOOK]		= { "Hook", "hook", false, parse_hook },
+	[CONFIG_KEY_BRIDGE]		= { "Bridge", "bridge", false, parse_bridge },
+	[CONFIG_KEY_ROUTES]		= { "Routes", "routes", true, parse_routes },
 };
 
 /* --- keys and options ---------------------------------------------------------- */
 
 /* keys_set bit for --name, which has no key: the file name is the link name. */
 #define NAME_SET	(1u << CONFIG_N_KEYS)
+
+int config_parse_domid(const char *s, unsigned int *domid)
+{
+	unsigned long v;
+
+	if (parse_uint(s, CONFIG_DOMID_MAX, &v))
+		return -1;
+	*domid = (unsigned int)v;
+	return 0;
+}
 
 const char *config_key_name(enum config_key key)
 {
@@ -684,13 +794,19 @@ int config_set_key(struct link_config *cfg, const char *key, const char *value,
 	return 0;
 }
 
+/* On the command line, a yes/no key without a value means yes: --persistent. */
+static bool is_yes_no(unsigned int key)
+{
+	return key == CONFIG_KEY_PERSISTENT || key == CONFIG_KEY_WATCHED;
+}
+
 void config_long_options(struct option opts[CONFIG_N_OPTIONS])
 {
 	unsigned int k;
 
 	for (k = 0; k < CONFIG_N_KEYS; k++) {
 		opts[k].name = keys[k].option;
-		opts[k].has_arg = k == CONFIG_KEY_PERSISTENT ? optional_argument : required_argument;
+		opts[k].has_arg = is_yes_no(k) ? optional_argument : required_argument;
 		opts[k].flag = NULL;
 		opts[k].val = CONFIG_OPTION_VAL;
 	}
@@ -743,7 +859,7 @@ int config_set_option(struct link_config *cfg, const char *name, const char *val
 		msg_quote(&m, opt);
 		return -1;
 	}
-	if (!value && k == CONFIG_KEY_PERSISTENT)
+	if (!value && is_yes_no(k))
 		value = "yes";
 	if (!value) {
 		m = msg_start(err);
@@ -860,6 +976,10 @@ static const struct config_addr *first_ipv6(const struct link_config *cfg, enum 
 	for (i = 0; i < cfg->n_peer_addrs; i++)
 		if (cfg->peer_addrs[i].family == AF_INET6)
 			return &cfg->peer_addrs[i];
+	*key = CONFIG_KEY_ROUTES;
+	for (i = 0; i < cfg->n_routes; i++)
+		if (cfg->routes[i].family == AF_INET6)
+			return &cfg->routes[i];
 	return NULL;
 }
 
@@ -934,6 +1054,30 @@ static int finish_rings(const struct link_config *cfg, struct config_error *err)
 	return -1;
 }
 
+/* Only an Ethernet device can be a bridge port, and not of itself. */
+static int finish_bridge(const struct link_config *cfg, struct config_error *err)
+{
+	struct config_origin o = key_origin(cfg, cfg->key_line[CONFIG_KEY_BRIDGE]);
+	char label[32];
+	struct msg m;
+
+	if (!cfg->bridge[0])
+		return 0;
+	if (cfg->mode != CONFIG_MODE_TAP) {
+		m = msg_start(err);
+		msg_where(&m, &o);
+		msg_key_value(&m, &o, CONFIG_KEY_BRIDGE, cfg->bridge);
+		msg_add(&m, ": a TUN device cannot join a bridge: set %s",
+			key_label(&o, CONFIG_KEY_MODE, label, sizeof(label)));
+		msg_add(&m, o.file ? " = tap" : " tap");
+		return -1;
+	}
+	if (strcmp(cfg->bridge, cfg->ifname))
+		return 0;
+	return key_fail(err, &o, CONFIG_KEY_BRIDGE, cfg->bridge,
+			"the link's own interface cannot be its bridge");
+}
+
 int config_finish(struct link_config *cfg, struct config_error *err)
 {
 	if (!(cfg->keys_set & 1u << CONFIG_KEY_PEER))
@@ -943,7 +1087,7 @@ int config_finish(struct link_config *cfg, struct config_error *err)
 				   "'server' (offers the rings and pays their grants) or 'client'",
 				   err);
 	if (finish_interface(cfg, err) || finish_peer_addrs(cfg, err) || finish_mtu(cfg, err) ||
-	    finish_rings(cfg, err))
+	    finish_rings(cfg, err) || finish_bridge(cfg, err))
 		return -1;
 	return 0;
 }
@@ -1351,5 +1495,13 @@ bool config_equal(const struct link_config *a, const struct link_config *b)
 	       a->n_peer_addrs == b->n_peer_addrs &&
 	       same_addrs(a->peer_addrs, b->peer_addrs, a->n_peer_addrs) &&
 	       a->read_ring == b->read_ring && a->write_ring == b->write_ring &&
-	       !strcmp(a->xs_path, b->xs_path) && a->persistent == b->persistent;
+	       !strcmp(a->xs_path, b->xs_path) && a->persistent == b->persistent &&
+	       a->watched == b->watched;
+}
+
+bool config_watch_equal(const struct link_config *a, const struct link_config *b)
+{
+	return config_equal(a, b) && !strcmp(a->hook, b->hook) && a->no_hook == b->no_hook &&
+	       !strcmp(a->bridge, b->bridge) && a->n_routes == b->n_routes &&
+	       same_addrs(a->routes, b->routes, a->n_routes);
 }

@@ -34,6 +34,8 @@
 #define CONFIG_LINE_MAX		1024	/* bytes in a line, without its newline */
 #define CONFIG_FILE_MAX		65536	/* bytes in a file */
 #define CONFIG_MAX_LINKS	1024	/* files in a directory */
+#define CONFIG_MAX_ROUTES	16	/* networks in Routes */
+#define CONFIG_HOOK_MAX		1023	/* bytes in a hook's path */
 
 #define CONFIG_DOMID_MAX	32751	/* DOMID_FIRST_RESERVED - 1 */
 #define CONFIG_MTU_MIN		68	/* IPv4's minimum, and the kernel's for tun */
@@ -68,6 +70,10 @@ enum config_key {
 	CONFIG_KEY_WRITE_RING,
 	CONFIG_KEY_XENSTORE_PATH,
 	CONFIG_KEY_PERSISTENT,
+	CONFIG_KEY_WATCHED,
+	CONFIG_KEY_HOOK,
+	CONFIG_KEY_BRIDGE,
+	CONFIG_KEY_ROUTES,
 	CONFIG_N_KEYS
 };
 
@@ -118,6 +124,20 @@ struct link_config {
 	char xs_path[CONFIG_XS_PATH_MAX + 1];
 	bool persistent;
 
+	/* vchan-tun-watch brings the device up and down: the daemon leaves its admin state. */
+	bool watched;
+
+	/*
+	 * The watcher's alone: the hook it runs ("" and !no_hook: its default),
+	 * the bridge a TAP device joins, and the networks routed to the peer
+	 * (prefixes with their host bits clear).
+	 */
+	char hook[CONFIG_HOOK_MAX + 1];
+	bool no_hook;					/* Hook = none */
+	char bridge[CONFIG_IFNAME_MAX + 1];		/* "" for none */
+	struct config_addr routes[CONFIG_MAX_ROUTES];
+	size_t n_routes;
+
 	/* Which keys were set, and on which line (0 on the command line). */
 	unsigned int keys_set;				/* bit (1 << enum config_key) */
 	unsigned int key_line[CONFIG_N_KEYS];
@@ -152,8 +172,9 @@ int config_set_key(struct link_config *cfg, const char *key, const char *value,
 
 /*
  * The command line: CONFIG_N_OPTIONS long options, the keys in kebab case
- * (--peer, --read-ring, ...) plus --name (the link name). --persistent takes
- * an optional argument (--persistent=no); the others require one. The
+ * (--peer, --read-ring, ...) plus --name (the link name). The yes/no keys,
+ * --persistent and --watched, take an optional argument (--persistent=no);
+ * the others require one. The
  * daemon appends config_long_options() to its own table and hands each of
  * them to config_set_option() by name:
  *
@@ -201,8 +222,16 @@ int config_default_xs_path(const struct link_config *cfg, unsigned int server_do
 /* Grants the server pays for this link's rings: the control page and each ring's pages. */
 unsigned int config_grant_cost(const struct link_config *cfg);
 
-/* The same settings (where they were written does not count): SIGHUP leaves such a link alone. */
+/*
+ * The same settings for the daemon (where they were written does not count):
+ * its SIGHUP leaves such a link alone. Hook, Bridge and Routes, which only the
+ * watcher reads, do not count; config_watch_equal() compares those too.
+ */
 bool config_equal(const struct link_config *a, const struct link_config *b);
+bool config_watch_equal(const struct link_config *a, const struct link_config *b);
+
+/* A domain id as XenStore spells it: decimal digits only, 0 to CONFIG_DOMID_MAX. 0 or -1. */
+int config_parse_domid(const char *s, unsigned int *domid);
 
 const char *config_key_name(enum config_key key);
 const char *config_role_name(enum config_role role);

@@ -11,6 +11,7 @@
  * Exit status: 0 after SIGTERM/SIGINT or --check-config, 1 when the daemon
  * cannot run (XenStore, netlink, control socket), 2 on configuration errors.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include "link.h"
 #include "log.h"
 #include "netlink.h"
+#include "sd-notify.h"
 #include "strbuf.h"
 #include "xs.h"
 
@@ -38,6 +40,8 @@
 #define TOKEN_RELEASE		"release"
 #define TOKEN_INTRODUCE		"introduce"
 #define GNTALLOC_DEFAULT_LIMIT	1024u
+#define XS_RETRY_MIN_MS		50
+#define XS_RETRY_MAX_MS		2000
 
 enum { OPT_CONFIG_DIR = 0x100, OPT_CONTROL, OPT_CHECK };
 
@@ -56,6 +60,8 @@ struct daemon {
 	struct ev_source sig_src;
 	int sig_fd;
 	struct ev_source xs_src;
+	int64_t xs_retry_ms;		/* monotonic: when to reconnect to XenStore; 0 if connected */
+	unsigned int xs_backoff_ms;
 	struct control *ctl;
 
 	struct link **links;		/* by name, as the configuration lists them */
@@ -65,6 +71,11 @@ struct daemon {
 
 	bool stop;
 	int exit_code;
+
+	/* what systemd's STATUS= last said; a new one when this changes */
+	size_t told_links, told_running;
+	bool status_stale;
+	char reload_error[256];		/* the last reload's, "" if it worked */
 };
 
 static void __attribute__((format(printf, 1, 2), noreturn)) config_fail(const char *fmt, ...)
@@ -97,6 +108,7 @@ static void usage(FILE *f)
 		"Link options, for a single link without files (see vchan-tun.conf(5)):\n"
 		"  --peer --role --mode --interface --mtu --address --peer-address\n"
 		"  --read-ring --write-ring --xenstore-path --persistent[=BOOL] --name\n"
+		"  --watched[=BOOL] --hook --bridge --routes (for vchan-tun-watch)\n"
 		"\n"
 		"SIGHUP re-reads DIR; SIGTERM or SIGINT closes every link and exits.\n"
 		"Exit status: 0 when stopped by a signal, 1 when it cannot run, 2 on configuration errors.\n");
@@ -211,6 +223,25 @@ static const char *ring_text(uint32_t size, char *buf, size_t len)
 	return buf;
 }
 
+/* What vchan-tun-watch makes of the link, where it differs from the defaults. */
+static void print_watch_keys(const struct link_config *c)
+{
+	char net[INET6_ADDRSTRLEN];
+
+	if (c->watched)
+		printf(", watched");
+	if (c->no_hook)
+		printf(", no hook");
+	else if (c->hook[0])
+		printf(", hook %s", c->hook);
+	if (c->bridge[0])
+		printf(", bridge %s", c->bridge);
+	for (size_t i = 0; i < c->n_routes; i++) {
+		inet_ntop(c->routes[i].family, &c->routes[i].addr, net, sizeof(net));
+		printf("%s%s/%u", i ? " " : ", routes ", net, c->routes[i].prefix);
+	}
+}
+
 static void print_links(const struct opts *o, const struct link_config *links, size_t n)
 {
 	char rd[16], wr[16];
@@ -226,6 +257,7 @@ static void print_links(const struct opts *o, const struct link_config *links, s
 		       ring_text(c->write_ring, wr, sizeof(wr)));
 		if (c->role == CONFIG_ROLE_SERVER)
 			printf(" (%u grants)", config_grant_cost(c));
+		print_watch_keys(c);
 		printf("\n");
 	}
 }
@@ -295,7 +327,7 @@ static void warn_grant_budget(const struct link_config *links, size_t n)
  * whose settings did not change is left alone (its channel stays up); a
  * changed one restarts; gone ones stop, new ones start.
  */
-static int reload(struct daemon *d, struct strbuf *out)
+static int reload_links(struct daemon *d, struct strbuf *out)
 {
 	struct link_config *cfgs = NULL;
 	struct link **links, **old = d->links;
@@ -359,6 +391,25 @@ static int reload(struct daemon *d, struct strbuf *out)
 	sb_printf(out, "reloaded: %zu links (%zu added, %zu changed, %zu removed, %zu unchanged)\n",
 		  d->n_links, added, changed, removed, kept);
 	return 0;
+}
+
+/*
+ * SIGHUP and `vchan-tunctl reload`, framed for systemd: RELOADING=1 first,
+ * READY=1 once done, whatever the outcome (a failed reload keeps the running
+ * links, and the service is as ready as before), even with nothing to reload,
+ * as Type=notify-reload waits for both after its SIGHUP.
+ */
+static int reload(struct daemon *d, struct strbuf *out)
+{
+	int rc;
+
+	sd_notify_reloading();
+	rc = reload_links(d, out);
+	snprintf(d->reload_error, sizeof(d->reload_error), "%s",
+		 rc && out->buf ? out->buf : "");
+	d->status_stale = true;
+	sd_notify_send("READY=1");
+	return rc;
 }
 
 static int start_links(struct daemon *d, const struct link_config *cfgs, size_t n)
@@ -447,6 +498,14 @@ static void on_signal(struct ev_source *src, uint32_t events)
 	sb_free(&out);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void domains_introduced(struct daemon *d)
 {
 	struct xstore_domain *doms = NULL;
@@ -485,9 +544,11 @@ static void on_xenstore(struct ev_source *src, uint32_t events)
 				link_on_watch(d->links[i]);
 	}
 	if (rc < 0) {
-		log_msg(LOG_ERR, "lost the connection to XenStore: %s", strerror(errno));
-		d->stop = true;
-		d->exit_code = 1;
+		/* the rings need no XenStore: links keep running while it is away */
+		log_msg(LOG_WARNING, "lost the connection to XenStore (xenstored restarted?): "
+			"reconnecting");
+		d->xs_retry_ms = now_ms();
+		d->xs_backoff_ms = 0;
 		return;
 	}
 	/* release first: a rebooted guest is a destroyed domain, then a new one */
@@ -497,20 +558,35 @@ static void on_xenstore(struct ev_source *src, uint32_t events)
 		domains_introduced(d);
 }
 
-/* --- the loop ------------------------------------------------------------------------ */
-
-static int64_t now_ms(void)
+/*
+ * A new connection re-registers every watch, whose first events make each
+ * link look again; what we published is written again. Until xenstored is
+ * back, tries again after a pause that doubles up to XS_RETRY_MAX_MS.
+ */
+static void xenstore_reconnect(struct daemon *d)
 {
-	struct timespec ts;
+	char err[XSTORE_ERR_LEN];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (xstore_reconnect(d->env.xs, err, sizeof(err))) {
+		d->xs_backoff_ms = d->xs_backoff_ms ? d->xs_backoff_ms * 2 : XS_RETRY_MIN_MS;
+		if (d->xs_backoff_ms > XS_RETRY_MAX_MS)
+			d->xs_backoff_ms = XS_RETRY_MAX_MS;
+		log_msg(LOG_DEBUG, "%s (retrying in %u ms)", err, d->xs_backoff_ms);
+		d->xs_retry_ms = now_ms() + d->xs_backoff_ms;
+		return;
+	}
+	d->xs_retry_ms = 0;
+	log_msg(LOG_NOTICE, "reconnected to XenStore");
+	for (size_t i = 0; i < d->n_links; i++)
+		link_on_xenstore_back(d->links[i]);
 }
+
+/* --- the loop ------------------------------------------------------------------------ */
 
 /* 0 when a link has work left, until the nearest deadline, or forever (-1). */
 static int loop_timeout(const struct daemon *d)
 {
-	int64_t first = 0, now;
+	int64_t first = d->xs_retry_ms, now;
 
 	for (size_t i = 0; i < d->n_links; i++) {
 		int64_t t = link_deadline(d->links[i]);
@@ -532,6 +608,9 @@ static void run_due(struct daemon *d)
 {
 	int64_t now = now_ms();
 
+	if (d->xs_retry_ms && d->xs_retry_ms <= now)
+		xenstore_reconnect(d);
+
 	for (size_t i = 0; i < d->n_links; i++) {
 		struct link *l = d->links[i];
 		int64_t t = link_deadline(l);
@@ -541,6 +620,23 @@ static void run_due(struct daemon *d)
 		if (t && t <= now)
 			link_on_deadline(l);
 	}
+}
+
+/* systemd's one-line STATUS=, e.g. "3 links, 2 running", sent when it changes. */
+static void tell_status(struct daemon *d)
+{
+	size_t running = 0;
+
+	for (size_t i = 0; i < d->n_links; i++)
+		running += link_state(d->links[i]) == LINK_RUNNING;
+	if (!d->status_stale && d->told_links == d->n_links && d->told_running == running)
+		return;
+	d->told_links = d->n_links;
+	d->told_running = running;
+	d->status_stale = false;
+	sd_notify_status("%zu link%s, %zu running%s%s", d->n_links, d->n_links == 1 ? "" : "s",
+			 running, d->reload_error[0] ? "; the last reload failed: " : "",
+			 d->reload_error);
 }
 
 static int run(struct daemon *d)
@@ -563,6 +659,7 @@ static int run(struct daemon *d)
 		}
 		run_due(d);
 		free_dead(d);
+		tell_status(d);
 	}
 	return d->exit_code;
 }
@@ -672,7 +769,11 @@ int main(int argc, char **argv)
 	if (!setup(&d) && !start_links(&d, cfgs, n)) {
 		log_msg(LOG_INFO, "running as domain %u with %zu link%s, control socket %s",
 			d.env.own_domid, d.n_links, d.n_links == 1 ? "" : "s", o.control);
+		d.status_stale = true;
+		tell_status(&d);
+		sd_notify_send("READY=1");
 		ret = run(&d);
+		sd_notify_send("STOPPING=1");
 	}
 	free(cfgs);
 	teardown(&d);

@@ -47,6 +47,8 @@
 /* A connection that lasted this long wipes the slate of earlier errors. */
 #define STABLE_MS		10000
 #define GNTALLOC_DEFAULT_LIMIT	1024u
+/* How long a new watched device may take to route its IPv6 peers. */
+#define PEER_ROUTE_WAIT_MS	1000
 
 struct link_stats {
 	uint64_t tx_packets, tx_bytes;	/* device to peer */
@@ -76,6 +78,10 @@ struct link {
 	char xs_path[CONFIG_XS_PATH_MAX + 1];
 	bool watching;			/* client: our watch is on watch_path */
 	char watch_path[CONFIG_XS_PATH_MAX + 1];
+
+	/* our state key as last written (docs/protocol.md): "" while there is none */
+	char state_path[CONFIG_XS_PATH_MAX + 1];
+	const char *state_value;
 
 	/* the device */
 	bool dev_open;
@@ -163,16 +169,70 @@ const char *link_state_name(enum link_state state)
 	return (unsigned int)state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }
 
+/* What the state key says of a state; NULL: no key (stopped). */
+static const char *state_value(enum link_state state)
+{
+	switch (state) {
+	case LINK_STOPPED:
+		return NULL;
+	case LINK_OFFERING:
+		return XSTORE_STATE_OFFERING;
+	case LINK_CONNECTING:
+	case LINK_HANDSHAKE:
+		return XSTORE_STATE_CONNECTING;
+	case LINK_RUNNING:
+		return XSTORE_STATE_CONNECTED;
+	default:
+		return XSTORE_STATE_WAITING;
+	}
+}
+
+/*
+ * The state key for the watchers of both ends, written when its path or
+ * value changes: the path names the peer, so a link to a name that moved to
+ * another domain moves its key. A failed write leaves nothing remembered,
+ * so the next call tries again.
+ */
+static void state_publish(struct link *l)
+{
+	const char *value = state_value(l->state);
+	char path[CONFIG_XS_PATH_MAX + 1] = "", err[XSTORE_ERR_LEN];
+	unsigned int peer = l->peer_known ? l->peer_domid : l->cfg.peer_domid;
+
+	if (value && (l->peer_known || !l->cfg.peer_is_name) &&
+	    xstore_state_path(&l->cfg, l->env->own_domid, peer, path, sizeof(path)))
+		path[0] = '\0';
+	if (!path[0])
+		value = NULL;
+	if (!strcmp(path, l->state_path) && value == l->state_value)
+		return;
+	if (l->state_path[0] && strcmp(path, l->state_path))
+		xstore_rm(l->env->xs, l->state_path, XSTORE_STATE_PARENTS);
+	l->state_path[0] = '\0';
+	l->state_value = NULL;
+	if (!value)
+		return;
+	if (xstore_write_shared(l->env->xs, path, value, l->env->own_domid, peer, err,
+				sizeof(err))) {
+		log_link(LOG_WARNING, l->cfg.name, "cannot publish the link's state: %s", err);
+		return;
+	}
+	snprintf(l->state_path, sizeof(l->state_path), "%s", path);
+	l->state_value = value;
+}
+
+/* Also when the state stays: the key may have gone with the channel's directory. */
 static void set_state(struct link *l, enum link_state state)
 {
-	if (l->state == state)
-		return;
-	log_link(LOG_DEBUG, l->cfg.name, "%s -> %s", link_state_name(l->state),
-		 link_state_name(state));
-	l->state = state;
-	l->since = time(NULL);
-	l->since_ms = now_ms();
-	l->deadline_ms = 0;
+	if (l->state != state) {
+		log_link(LOG_DEBUG, l->cfg.name, "%s -> %s", link_state_name(l->state),
+			 link_state_name(state));
+		l->state = state;
+		l->since = time(NULL);
+		l->since_ms = now_ms();
+		l->deadline_ms = 0;
+	}
+	state_publish(l);
 }
 
 static void __attribute__((format(printf, 2, 3))) set_error(struct link *l, const char *fmt, ...)
@@ -340,6 +400,68 @@ static int add_addresses(struct link *l, char *err, size_t len)
 	return 0;
 }
 
+static bool has_ipv6(const struct config_addr *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].family == AF_INET6)
+			return true;
+	return false;
+}
+
+/* Until Linux has routed each IPv6 peer: it does so after the address is added. */
+static void wait_peer_routes(struct link *l)
+{
+	const struct link_config *cfg = &l->cfg;
+	char peer[INET6_ADDRSTRLEN], err[NETLINK_ERR_LEN];
+
+	for (size_t i = 0; i < cfg->n_peer_addrs; i++) {
+		if (cfg->peer_addrs[i].family != AF_INET6)
+			continue;
+		addr_text(&cfg->peer_addrs[i], false, 0, peer, sizeof(peer));
+		if (netlink_wait_route(l->env->nl, l->tun.name, peer, PEER_ROUTE_WAIT_MS, err,
+				       sizeof(err)))
+			log_link(LOG_WARNING, l->cfg.name, "%s", err);
+	}
+}
+
+/*
+ * Watched: vchan-tun-watch sets the device up and down, and the addresses
+ * must survive that. Linux drops IPv6 ones on down unless told to keep them,
+ * and routes an IPv6 peer only for an address added while the device is up
+ * (and routed before it goes down): a new device is up for the moment that
+ * takes, while its state key says it is not connected, so no watcher minds.
+ */
+static int watched_addresses(struct link *l, char *err, size_t len)
+{
+	const struct link_config *cfg = &l->cfg;
+	char down_err[NETLINK_ERR_LEN];
+	struct netlink_link st;
+	bool flip;
+	int rc, down;
+
+	if (!has_ipv6(cfg->addrs, cfg->n_addrs))
+		return add_addresses(l, err, len);
+	rc = netlink_keep_addr_on_down(l->tun.name, err, len);
+	if (!rc)
+		rc = netlink_link_get(l->env->nl, l->tun.name, &st, err, len);
+	if (rc)
+		return rc;
+	flip = has_ipv6(cfg->peer_addrs, cfg->n_peer_addrs) && !(st.flags & IFF_UP);
+	if (flip)
+		rc = netlink_set_up(l->env->nl, l->tun.name, true, err, len);
+	if (!rc)
+		rc = add_addresses(l, err, len);
+	if (!flip)
+		return rc;
+	if (!rc)
+		wait_peer_routes(l);
+	/* down again even after an error: the device is the watcher's to set up */
+	down = netlink_set_up(l->env->nl, l->tun.name, false, down_err, sizeof(down_err));
+	if (!rc && down)
+		snprintf(err, len, "%s", down_err);
+	return rc ? rc : down;
+}
+
 static void on_tun(struct ev_source *src, uint32_t events);
 
 static int device_configure(struct link *l, char *err, size_t len)
@@ -353,6 +475,8 @@ static int device_configure(struct link *l, char *err, size_t len)
 	}
 	/* up before the addresses: Linux routes an IPv6 peer only if added to a link that is up */
 	rc = netlink_set_mtu(l->env->nl, l->tun.name, l->cfg.mtu, err, len);
+	if (!rc && l->cfg.watched)
+		return watched_addresses(l, err, len);
 	if (!rc)
 		rc = netlink_set_up(l->env->nl, l->tun.name, true, err, len);
 	if (!rc)
@@ -480,6 +604,11 @@ static void channel_close(struct link *l)
 		return;
 	epoll_set(l, EPOLL_CTL_DEL, vchan_fd(l->v), 0, NULL);
 	vchan_close(l->v);
+	/* a server's default path is our state key's directory: gone with it */
+	if (is_server(l) && !l->cfg.xs_path[0]) {
+		l->state_path[0] = '\0';
+		l->state_value = NULL;
+	}
 	remove_default_dirs(l);
 	l->v = NULL;
 	l->r = NULL;
@@ -1318,6 +1447,18 @@ void link_on_introduce(struct link *l, const struct xstore_domain *doms, size_t 
 		peer_find_and_connect(l, doms, n, err);
 }
 
+void link_on_xenstore_back(struct link *l)
+{
+	if (l->dead)
+		return;
+	/* written again even if unchanged: a xenstored that lost its tree lost it too */
+	l->state_path[0] = '\0';
+	l->state_value = NULL;
+	state_publish(l);
+	if (l->state == LINK_FAILED)
+		l->deadline_ms = now_ms();
+}
+
 int64_t link_deadline(const struct link *l)
 {
 	return l->dead ? 0 : l->deadline_ms;
@@ -1392,6 +1533,11 @@ const char *link_name(const struct link *l)
 const struct link_config *link_cfg(const struct link *l)
 {
 	return &l->cfg;
+}
+
+enum link_state link_state(const struct link *l)
+{
+	return l->state;
 }
 
 const char *link_watch_token(const struct link *l)

@@ -16,7 +16,10 @@
  *   STOPPED       after link_stop
  *
  * The device, with its addresses and routes, lives from link_start to
- * link_stop; across reconnects only its carrier flips.
+ * link_stop; across reconnects only its carrier flips (and, for a Watched
+ * link, the watcher sets it up and down). The state shows in the link's
+ * XenStore state key for the watchers (xs.h, docs/protocol.md), written as
+ * it changes and removed by link_stop.
  */
 #ifndef VCHAN_TUN_LINK_H
 #define VCHAN_TUN_LINK_H
@@ -79,6 +82,7 @@ void link_free(struct link *l);
 
 const char *link_name(const struct link *l);
 const struct link_config *link_cfg(const struct link *l);
+enum link_state link_state(const struct link *l);
 const char *link_state_name(enum link_state state);
 
 /* The token of the link's XenStore watch, to route events to it. */
@@ -96,6 +100,12 @@ void link_on_release(struct link *l);
  */
 void link_on_introduce(struct link *l, const struct xstore_domain *doms, size_t n,
 		       const char *err);
+
+/*
+ * The connection to XenStore is back after it was lost (xenstored restarted):
+ * write the state key again, and retry at once a setup that failed meanwhile.
+ */
+void link_on_xenstore_back(struct link *l);
 
 /* True when a wake-up ended with work left (the budget ran out): service it again soon. */
 bool link_busy(const struct link *l);

@@ -9,6 +9,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <net/if.h>	/* before linux/if.h, which then leaves out what both define */
 #include <linux/if.h>
 #include <linux/netlink.h>
@@ -21,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "netlink.h"
 
@@ -225,6 +229,25 @@ int netlink_set_up(struct netlink *nl, const char *ifname, bool up, char *err, s
 	rc = link_change(nl, ifindex, change);
 	rtnl_link_put(change);
 	return rc < 0 ? fail_nl(nl, rc, what, err, len) : 0;
+}
+
+int netlink_keep_addr_on_down(const char *ifname, char *err, size_t len)
+{
+	char path[96];
+	int fd, e;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/keep_addr_on_down", ifname);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && write(fd, "1\n", 2) == 2) {
+		close(fd);
+		return 0;
+	}
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	snprintf(err, len, "cannot keep the IPv6 addresses of %s while it is down: %s: %s",
+		 ifname, path, strerror(e));
+	return -e;
 }
 
 int netlink_link_get(struct netlink *nl, const char *ifname, struct netlink_link *st,
@@ -432,4 +455,95 @@ int netlink_addr_del(struct netlink *nl, const char *ifname, const struct netlin
 		     char *err, size_t len)
 {
 	return addr_op(nl, RTM_DELADDR, ifname, a, err, len);
+}
+
+/* --- routes --------------------------------------------------------------------------- */
+
+struct route_wait {
+	struct ip dst;
+	int ifindex;
+	bool found;
+};
+
+/* Each RTM_NEWROUTE, of the dump or announced: is it the host route to dst via ifindex? */
+static int route_seen(struct nl_msg *msg, void *arg)
+{
+	struct route_wait *w = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rt;
+
+	if (h->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(h, sizeof(*rt)))
+		return NL_OK;
+	rt = nlmsg_data(h);
+	if (rt->rtm_family != w->dst.family || rt->rtm_dst_len != w->dst.bytes * 8 ||
+	    nlmsg_parse(h, sizeof(*rt), tb, RTA_MAX, NULL) < 0 || !tb[RTA_DST] || !tb[RTA_OIF])
+		return NL_OK;
+	if (nla_len(tb[RTA_DST]) == (int)w->dst.bytes &&
+	    !memcmp(nla_data(tb[RTA_DST]), w->dst.addr, w->dst.bytes) &&
+	    nla_get_u32(tb[RTA_OIF]) == (uint32_t)w->ifindex)
+		w->found = true;
+	return NL_OK;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Joins the route group first and then dumps the table, so that a route
+ * that appears meanwhile is in one or the other.
+ */
+int netlink_wait_route(struct netlink *nl, const char *ifname, const char *dst, int timeout_ms,
+		       char *err, size_t len)
+{
+	struct route_wait w = { .found = false };
+	struct rtmsg rt = { 0 };
+	int64_t deadline = now_ms() + timeout_ms;
+	struct nl_sock *sk = NULL;
+	const char *why;
+	char what[96];
+	int rc;
+
+	snprintf(what, sizeof(what), "wait for the route to %s through %s", dst, ifname);
+	why = parse_ip(dst, &w.dst);
+	if (why)
+		return fail_msg(EINVAL, what, why, err, len);
+	w.ifindex = ifindex_of(ifname, what, err, len);
+	if (w.ifindex < 0)
+		return w.ifindex;
+	rt.rtm_family = (uint8_t)w.dst.family;
+	sk = nl_socket_alloc();
+	if (!sk)
+		return fail_msg(ENOMEM, what, "out of memory", err, len);
+	nl_socket_disable_seq_check(sk);
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, route_seen, &w);
+	rc = nl_connect(sk, NETLINK_ROUTE);
+	if (!rc)
+		rc = nl_socket_add_membership(sk, w.dst.family == AF_INET6 ? RTNLGRP_IPV6_ROUTE :
+									      RTNLGRP_IPV4_ROUTE);
+	if (!rc)
+		rc = nl_send_simple(sk, RTM_GETROUTE, NLM_F_DUMP, &rt, sizeof(rt));
+	if (rc >= 0)
+		rc = nl_recvmsgs_default(sk);
+	if (rc >= 0)
+		rc = nl_socket_set_nonblocking(sk);
+	while (rc >= 0 && !w.found) {
+		struct pollfd pfd = { .fd = nl_socket_get_fd(sk), .events = POLLIN };
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+			nl_socket_free(sk);
+			return fail_msg(ETIMEDOUT, what, "the kernel did not add it", err, len);
+		}
+		rc = nl_recvmsgs_default(sk);
+		if (rc == -NLE_AGAIN)
+			rc = 0;
+	}
+	nl_socket_free(sk);
+	return rc < 0 ? fail_msg(nle_errno(rc), what, nl_geterror(rc), err, len) : 0;
 }

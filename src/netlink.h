@@ -68,6 +68,23 @@ int netlink_addr_add(struct netlink *nl, const char *ifname, const struct netlin
 int netlink_addr_del(struct netlink *nl, const char *ifname, const struct netlink_addr *a,
 		     char *err, size_t len);
 
+/*
+ * net.ipv6.conf.IFNAME.keep_addr_on_down = 1: the IPv6 addresses stay while
+ * the link is down, as IPv4 ones do (for a link that someone else sets up and
+ * down). rtnetlink cannot set IPv6 device options, so this one writes the
+ * sysctl under /proc/sys, of the network namespace the process is in.
+ */
+int netlink_keep_addr_on_down(const char *ifname, char *err, size_t len);
+
+/*
+ * Waits, at most timeout_ms, until the kernel routes the host address dst
+ * ("fd00::2") through ifname. Linux installs the route to an IPv6 peer from
+ * a work queue, after the address was added, and not at all if the link is
+ * down by then: wait for it before taking the link down.
+ */
+int netlink_wait_route(struct netlink *nl, const char *ifname, const char *dst, int timeout_ms,
+		       char *err, size_t len);
+
 int netlink_link_get(struct netlink *nl, const char *ifname, struct netlink_link *st,
 		     char *err, size_t len);
 int netlink_link_delete(struct netlink *nl, const char *ifname, char *err, size_t len);

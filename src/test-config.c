@@ -656,8 +656,107 @@ static void test_cmdline(void)
 	ok(good && !strcmp(opts[CONFIG_N_KEYS].name, "name"),
 	   "config_long_options: one per key, and --name");
 	ok(opts[CONFIG_KEY_PERSISTENT].has_arg == optional_argument &&
+	   opts[CONFIG_KEY_WATCHED].has_arg == optional_argument &&
 	   opts[CONFIG_KEY_MTU].has_arg == required_argument,
-	   "--persistent's argument is optional, --mtu's required");
+	   "--persistent's and --watched's argument is optional, --mtu's required");
+}
+
+/* --- the watcher's keys ----------------------------------------------------------- */
+
+static void test_watch_keys(void)
+{
+	static const char text[] = HEAD "Mode = tap\nWatched = yes\nHook = /usr/lib/vt hook\n"
+				   "Bridge = br0\nRoutes = 10.2.0.0/16, fd00:2::/48\n"
+				   "Routes = 192.168.5.7\n";
+	const char *const args[] = { "peer", "5", "role", "client", "watched", NULL, "hook",
+				     "none", "routes", "10.0.0.0/8", NULL };
+	struct link_config cfg, other;
+	struct config_error err;
+
+	ok_parsed(config_parse_buffer(PATH, text, strlen(text), &cfg, &err), &err,
+		  "Watched, Hook, Bridge and Routes");
+	ok(cfg.watched && !strcmp(cfg.hook, "/usr/lib/vt hook") && !cfg.no_hook &&
+	   !strcmp(cfg.bridge, "br0"),
+	   "Watched yes, a hook path with a blank, Bridge br0");
+	ok(cfg.n_routes == 3 && addr_is(&cfg.routes[0], AF_INET, "10.2.0.0", 16, true) &&
+	   addr_is(&cfg.routes[1], AF_INET6, "fd00:2::", 48, true) &&
+	   addr_is(&cfg.routes[2], AF_INET, "192.168.5.7", 32, false),
+	   "Routes: a list and a repeat, a host without a prefix");
+	other = cfg;
+	snprintf(other.hook, sizeof(other.hook), "/bin/true");
+	ok(config_equal(&cfg, &other) && !config_watch_equal(&cfg, &other),
+	   "a new Hook is no change for the daemon, one for the watcher");
+	other = cfg;
+	other.watched = false;
+	ok(!config_equal(&cfg, &other), "Watched is one for the daemon");
+
+	ok_parsed(set_options(&cfg, args, &err), &err, "--watched --hook none --routes");
+	ok(cfg.watched && cfg.no_hook && cfg.n_routes == 1, "--watched without a value is yes");
+	ok_parsed(config_parse_buffer(PATH, HEAD, strlen(HEAD), &cfg, &err), &err, "defaults");
+	ok(!cfg.watched && !cfg.hook[0] && !cfg.no_hook && !cfg.bridge[0] && !cfg.n_routes,
+	   "not watched, the default hook, no bridge, no routes by default");
+
+	bad_buffer(HEAD "Watched = sometimes\n",
+		   PATH ":4: Watched = 'sometimes': expected yes or no (also true/false, on/off, "
+		   "1/0)",
+		   "Watched: not a yes or no");
+	bad_buffer(HEAD "Hook = vchan-tun-hook\n",
+		   PATH ":4: Hook = 'vchan-tun-hook': expected the absolute path of a program, or "
+		   "'none'",
+		   "Hook: a relative path");
+	bad_buffer(HEAD "Hook = /bin/a\tb\n",
+		   PATH ":4: Hook = '/bin/a\\x09b': a path may not contain control characters",
+		   "Hook: a control character");
+	bad_buffer(HEAD "Bridge = br 0\n",
+		   PATH ":4: Bridge = 'br 0': an interface name may not contain whitespace, "
+		   "control characters, '/', ':' or '%'",
+		   "Bridge: not an interface name");
+	bad_buffer(HEAD "Bridge = br0\n",
+		   PATH ":4: Bridge = 'br0': a TUN device cannot join a bridge: set Mode = tap",
+		   "Bridge: on a TUN link");
+	bad_buffer(HEAD "Mode = tap\nInterface = vt5\nBridge = vt5\n",
+		   PATH ":6: Bridge = 'vt5': the link's own interface cannot be its bridge",
+		   "Bridge: the link's own device");
+	bad_buffer(HEAD "Routes = 10.2.0.1/16\n",
+		   PATH ":4: Routes = '10.2.0.1/16': host bits set: expected a network, such as "
+		   "10.2.0.0/16",
+		   "Routes: host bits set");
+	bad_buffer(HEAD "Routes = fd00::/64, fd00:1::1/63\n",
+		   PATH ":4: Routes = 'fd00:1::1/63': host bits set: expected a network, such as "
+		   "fd00:1::/63",
+		   "Routes: IPv6 host bits set, second in a list");
+	bad_buffer(HEAD "Routes = 10.2.0.0/16\nRoutes = 10.2.0.0/16\n",
+		   PATH ":5: Routes = '10.2.0.0/16': network already given on line 4",
+		   "Routes: twice");
+	bad_buffer(HEAD "Routes = 10.0.0.0/8, 10.0.0.0/16,\n",
+		   PATH ":4: Routes = '10.0.0.0/8, 10.0.0.0/16,': expected a comma-separated list "
+		   "of networks, found an empty element",
+		   "Routes: the same network with two prefixes, then an empty element");
+	bad_buffer(HEAD "Routes = 10.0.0.0/24.5\n",
+		   PATH ":4: Routes = '10.0.0.0/24.5': expected a prefix length from 0 to 32",
+		   "Routes: a bad prefix");
+	bad_buffer(HEAD "MTU = 1000\nRoutes = fd00::/64\n",
+		   PATH ":4: MTU = '1000': IPv6 needs at least 1280, and there is Routes = "
+		   "'fd00::/64' on line 5",
+		   "Routes: an IPv6 network with a small MTU");
+	{
+		const char *const bad[] = { "peer", "5", "role", "client", "bridge", "br0", NULL };
+
+		bad_options(bad, "--bridge 'br0': a TUN device cannot join a bridge: set --mode tap",
+			    "--bridge on a TUN link");
+	}
+	{
+		const char *const bad[] = { "peer", "5", "role", "client", "watched", "2", NULL };
+
+		bad_options(bad, "--watched '2': expected yes or no (also true/false, on/off, 1/0)",
+			    "--watched 2");
+	}
+	{
+		const char *const bad[] = { "peer", "5", "role", "client", "hook", "/a", "hook",
+					    "/b", NULL };
+
+		bad_options(bad, "--hook given twice", "--hook twice");
+	}
 }
 
 /* --- files and directories ------------------------------------------------------ */
@@ -780,6 +879,7 @@ int main(void)
 	test_full_file();
 	test_good_values();
 	test_cmdline();
+	test_watch_keys();
 	test_dir();
 
 	remove_tree(tmpdir);

@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The daemon's XenStore connection: who we are, who the peers are, and the
- * watches that tell when that changes.
+ * XenStore for the daemon and the watcher: who we are, who the peers are,
+ * the watches that tell when that changes, and the link-state keys through
+ * which the two talk (docs/protocol.md, "XenStore keys").
  *
  * One connection serves every link. Its fd (xstore_fd) is readable while
- * watch events are pending; xstore_next_event takes them one by one without
- * blocking. Reads and writes are XenStore requests answered by the local
- * xenstored: they wait for it, never for a peer.
+ * watch events are pending, or when the connection to XenStore was lost;
+ * xstore_next_event takes them one by one without blocking. Reads and
+ * writes are XenStore requests answered by the local xenstored: they wait
+ * for it, never for a peer.
+ *
+ * A lost connection (xenstored restarted) is not the end: xstore_reconnect
+ * opens a new one and registers every watch again, each of which then fires
+ * once, so whoever reacts to the events reads everything afresh. Until then
+ * every request fails at once. The fd stays the same across reconnects.
  *
  * Permissions: only dom0 (or a domain dom0 allowed) may read another
  * domain's /local/domain/N, and so look up a name or see that a domain is
@@ -25,6 +32,17 @@
 #define XSTORE_RELEASE		"@releaseDomain"
 #define XSTORE_INTRODUCE	"@introduceDomain"
 
+/*
+ * The values of a link-state key, which the daemon writes and the watchers
+ * read: no channel (no peer yet, or a pause before the next try); ring
+ * offered; looking for the ring, or handshaking on it; packets flow.
+ */
+#define XSTORE_STATE_WAITING	"waiting"
+#define XSTORE_STATE_OFFERING	"offering"
+#define XSTORE_STATE_CONNECTING	"connecting"
+#define XSTORE_STATE_CONNECTED	"connected"
+#define XSTORE_STATE_MAX	16	/* bytes, with the NUL, of the longest value */
+
 struct xstore;
 
 struct xstore_domain {
@@ -36,7 +54,14 @@ struct xstore_domain {
 struct xstore *xstore_open(char *err, size_t len);
 void xstore_close(struct xstore *xs);
 
-/* Readable while watch events are pending. */
+/*
+ * After xstore_next_event said the connection is lost: a new one, with every
+ * watch registered again. 0 (also when nothing was lost), or -1 with the
+ * reason in err (xenstored is not back yet): try again later.
+ */
+int xstore_reconnect(struct xstore *xs, char *err, size_t len);
+
+/* Readable while watch events are pending, or the connection is lost. */
 int xstore_fd(struct xstore *xs);
 
 /* Our own domain id, from our "domid" key. */
@@ -56,18 +81,54 @@ int xstore_list_domains(struct xstore *xs, struct xstore_domain **doms, size_t *
 int xstore_path_exists(struct xstore *xs, const char *path);
 
 /*
+ * A value, cut to len - 1 bytes: 1 when read, 0 when it is not there or not
+ * ours to read (ENOENT, EACCES: a guest cannot tell the two apart in another
+ * domain's tree), -1 on other errors, with errno.
+ */
+int xstore_read(struct xstore *xs, const char *path, char *buf, size_t len);
+
+/*
+ * Writes value at path, in one transaction with its permissions: owned by
+ * self, readable by peer, by nobody else ("n<self>", "r<peer>"). 0, or -1
+ * with the reason in err.
+ */
+int xstore_write_shared(struct xstore *xs, const char *path, const char *value,
+			unsigned int self, unsigned int peer, char *err, size_t len);
+
+/*
+ * Removes path and what is under it, then up to `parents` directories above
+ * it that are left empty. 0 also when path was not there; -1 otherwise.
+ */
+int xstore_rm(struct xstore *xs, const char *path, unsigned int parents);
+
+/*
  * Removes path if it has no children, in one transaction (so that a key
  * written meanwhile by someone else survives). 0, or -1 if it was not removed.
  */
 int xstore_rm_if_empty(struct xstore *xs, const char *path);
 
-/* Watches path (or @releaseDomain, @introduceDomain); the first event comes at once. */
+/*
+ * Where one end of a link publishes its state: in its own domain's tree,
+ * /local/domain/<self>/data/vchan-tun/<peer>/<link>/state. 0, or -1 if len
+ * is too small. The directories above it that the key brings are
+ * XSTORE_STATE_PARENTS deep (<link>, <peer>, vchan-tun).
+ */
+int xstore_state_path(const struct link_config *cfg, unsigned int self, unsigned int peer,
+		      char *buf, size_t len);
+#define XSTORE_STATE_PARENTS	3
+
+/*
+ * Watches path (or @releaseDomain, @introduceDomain); the first event comes
+ * at once. Watching what is watched already (the same path and token) is
+ * no error, and no second watch.
+ */
 int xstore_watch(struct xstore *xs, const char *path, const char *token, char *err, size_t len);
 void xstore_unwatch(struct xstore *xs, const char *path, const char *token);
 
 /*
  * Takes one pending watch event: 1 with its path and token (cut to the
- * buffers), 0 when none is left, -1 when the connection to XenStore is lost.
+ * buffers), 0 when none is left, -1 when the connection to XenStore is lost
+ * (call xstore_reconnect, now or after a pause).
  */
 int xstore_next_event(struct xstore *xs, char *path, size_t path_len, char *token,
 		      size_t token_len);

@@ -45,11 +45,11 @@ static bool power_of_two(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
-static void check_addrs(const struct config_addr *a, size_t n)
+static void check_addrs(const struct config_addr *a, size_t n, size_t max)
 {
 	size_t i;
 
-	if (n > CONFIG_MAX_ADDRS)
+	if (n > max)
 		fail("too many addresses", "");
 	for (i = 0; i < n; i++) {
 		if (a[i].family != AF_INET && a[i].family != AF_INET6)
@@ -57,6 +57,31 @@ static void check_addrs(const struct config_addr *a, size_t n)
 		if (a[i].prefix > (a[i].family == AF_INET ? 32u : 128u))
 			fail("prefix length", a[i].text);
 	}
+}
+
+/* A network's address has no bit set past its prefix. */
+static bool host_bits_clear(const struct config_addr *a)
+{
+	const unsigned char *b = (const unsigned char *)&a->addr;
+	unsigned int bits = a->family == AF_INET6 ? 128 : 32;
+
+	for (unsigned int i = a->prefix; i < bits; i++)
+		if (b[i / 8] & (0x80u >> (i % 8)))
+			return false;
+	return true;
+}
+
+static void check_watch_keys(const struct link_config *cfg)
+{
+	check_addrs(cfg->routes, cfg->n_routes, CONFIG_MAX_ROUTES);
+	for (size_t i = 0; i < cfg->n_routes; i++)
+		if (!host_bits_clear(&cfg->routes[i]))
+			fail("route with host bits", cfg->routes[i].text);
+	if (cfg->hook[0] && (cfg->hook[0] != '/' || cfg->no_hook))
+		fail("hook", cfg->hook);
+	if (cfg->bridge[0] && (cfg->mode != CONFIG_MODE_TAP || !strcmp(cfg->bridge, cfg->ifname) ||
+			       strchr(cfg->bridge, '/')))
+		fail("bridge", cfg->bridge);
 }
 
 static void check_config(const struct link_config *cfg)
@@ -82,14 +107,15 @@ static void check_config(const struct link_config *cfg)
 		fail("grant cost", cfg->ifname);
 	if (cfg->mode == CONFIG_MODE_TAP && cfg->n_peer_addrs)
 		fail("peer address in tap mode", cfg->ifname);
-	check_addrs(cfg->addrs, cfg->n_addrs);
-	check_addrs(cfg->peer_addrs, cfg->n_peer_addrs);
+	check_addrs(cfg->addrs, cfg->n_addrs, CONFIG_MAX_ADDRS);
+	check_addrs(cfg->peer_addrs, cfg->n_peer_addrs, CONFIG_MAX_ADDRS);
 	if (cfg->xs_path[0] && (cfg->xs_path[0] != '/' || strstr(cfg->xs_path, "//")))
 		fail("xenstore path", cfg->xs_path);
 	if (config_default_xs_path(cfg, CONFIG_DOMID_MAX, CONFIG_DOMID_MAX, xs, sizeof(xs)))
 		fail("default xenstore path", cfg->name);
-	if (!config_equal(cfg, cfg))
+	if (!config_equal(cfg, cfg) || !config_watch_equal(cfg, cfg))
 		fail("config_equal", cfg->ifname);
+	check_watch_keys(cfg);
 }
 
 /* "name\nvalue\n" pairs; a name without a value line is given NULL. */
