@@ -11,6 +11,9 @@
 #    (vchan-peer), ours serving in the domU and ours connecting from it.
 # 2. vchan-tund in both domains: ping both ways, iperf3 TCP, vchan-tunctl
 #    status, kill -9 of the domU's daemon and its restart.
+# 3. vchan-tun-watch in dom0 over a Watched link to the domU, with a recording
+#    hook: the domU's daemon starts, stops (SIGTERM), starts again, and the
+#    domU is destroyed (xl destroy), which is why this scenario comes last.
 
 CAT_BIG=${CAT_BIG:-4194304}
 CAT_SMALL=$((CAT_BIG / 2 + 12345))
@@ -252,3 +255,161 @@ scenario_2() {
 }
 
 scenario_2
+
+# --- scenario 3: vchan-tun-watch ------------------------------------------------
+
+# dom0's end of the link names its peer, so that the watcher and the daemon
+# look the domU up by name and learn of its destruction as in production.
+W=/tmp/vt3
+WLINK=watched
+WIF=vchan-$DOMU_NAME
+DOMU_WTUND="exec vchan-tund -v --name $WLINK --peer 0 --role server --address 10.0.3.2/30 --peer-address 10.0.3.1"
+
+oper_up() { [ "$(cat "/sys/class/net/$WIF/operstate" 2>/dev/null)" = up ]; }
+oper_not_up() { ! oper_up; }
+admin_up() { # IFF_UP
+	local flags
+	flags=$(cat "/sys/class/net/$WIF/flags" 2>/dev/null) || return 1
+	[ $((flags & 1)) -eq 1 ]
+}
+lines_at_least() { [ "$(wc -l <"$1")" -ge "$2" ]; } # lines_at_least FILE N
+
+# stamp KEY NAME: each event of a watch on KEY after its registration, as
+# "UPTIME PATH", into $W/events, and into $W/NAME (its first line the
+# registration), until the watch's PID, in STAMPS, is killed; the readers'
+# PIDs are in STAMP_READERS.
+STAMPS=
+STAMP_READERS=
+stamp() {
+	mkfifo "$W/$2.fifo"
+	xenstore-watch "$1" >"$W/$2.fifo" 2>/dev/null &
+	STAMPS="$STAMPS $!"
+	while read -r p; do
+		echo "$p" >>"$W/$2"
+		[ "$(wc -l <"$W/$2")" -eq 1 ] || echo "$(uptime_s) $p" >>"$W/events"
+	done <"$W/$2.fifo" &
+	STAMP_READERS="$STAMP_READERS $!"
+	poll_until 10 test -s "$W/$2"
+}
+
+# hooked N WHAT: the hook has run N times in all, the last time as WHAT.
+hooked() {
+	local want
+	poll_until 30 lines_at_least "$W/hooks" "$1"
+	want=$(awk -v n="$1" -v l="$2 $WIF $D" 'NR < n { print } END { print l }' "$W/hooks")
+	is "$(cat "$W/hooks")" "$want" "the hook ran '$2 $WIF $D' once ($1 runs in all)"
+}
+
+# why: the watcher's line on its last transition, which says what brought it.
+why() { grep -E ': (up|down), (hook|no hook)' "$W/watch.log" | tail -n 1; }
+
+# w_up N JOB: the domU's daemon starts as JOB; dom0's link becomes
+# operationally up (the watcher's admin up, the daemon's carrier).
+w_up() {
+	local t0
+	t0=$(uptime_s)
+	on_domu "$2" "$DOMU_WTUND"
+	poll_until 60 oper_up
+	ok $? "the domU's daemon started: $WIF is operationally up after $(took "$t0")" || {
+		show_file "dom0's daemon" "$W/tund.log"
+		show_file "the watcher" "$W/watch.log"
+		return 1
+	}
+	hooked "$1" up
+	diag "$(why)"
+}
+
+w_down_ok() { # w_down_ok T0 WHAT: dom0's link went down after WHAT
+	poll_until 30 oper_not_up
+	ok $? "$2: $WIF is down after $(took "$1")" || {
+		show_file "the watcher" "$W/watch.log"
+		return 1
+	}
+}
+
+w_steps() {
+	local t0 out xl_pid down
+	w_up 1 wtund || return 1
+	out=$(ping -c 2 -i 0.2 -W 5 10.0.3.2 2>&1)
+	ok $? "ping over the watched link" || diag "$out"
+
+	t0=$(uptime_s)
+	on_domu wstop "kill \$(job_pid wtund)"
+	w_down_ok "$t0" "SIGTERM of the domU's daemon" || return 1
+	domu_wait wtund 30
+	is "$?" 0 "the domU's daemon exits 0 on SIGTERM" || diag "$(domu_out wtund)"
+	hooked 2 down
+	diag "$(why)"
+
+	w_up 3 wtund2 || return 1
+
+	# How the destruction reaches dom0: the domU's state key, @releaseDomain,
+	# and what dom0's daemon makes of them.
+	stamp "$DOMU_PATH/data/vchan-tun/0/$WLINK/state" domu-key
+	stamp @releaseDomain release
+	stamp "/local/domain/0/data/vchan-tun/$D/$WLINK/state" dom0-key
+	# xl in the background: the link may go down before xl returns.
+	t0=$(uptime_s)
+	xl destroy "$D" >"$W/destroy.log" 2>&1 &
+	xl_pid=$!
+	w_down_ok "$t0" "xl destroy"
+	down=$?
+	wait "$xl_pid"
+	ok $? "xl destroy of the domU" || show_file "xl destroy" "$W/destroy.log"
+	[ "$down" -eq 0 ] || return 1
+	hooked 4 down
+	diag "$(why)"
+	poll_until 30 lines_at_least "$W/release" 2
+	ok $? "@releaseDomain fired after xl destroy"
+	! xenstore-exists "$DOMU_PATH" 2>/dev/null
+	ok $? "xl destroy removed $DOMU_PATH"
+	diag "after xl destroy:"
+	diag "$(sort -n "$W/events" | awk -v t0="$t0" '{ printf "  +%.2f s %s\n", $1 - t0, $2 }')"
+}
+
+scenario_3() {
+	say "stage scenario-3-vchan-tun-watch"
+	mkdir -p "$W/conf"
+	cat >"$W/hook" <<-EOF
+		#!/bin/sh
+		echo "\$1 \$VCHAN_TUN_INTERFACE \$VCHAN_TUN_PEER_DOMID" >>$W/hooks
+	EOF
+	chmod 755 "$W/hook"
+	: >"$W/hooks"
+	cat >"$W/conf/$WLINK.conf" <<-EOF
+		[Link]
+		Peer = $DOMU_NAME
+		Role = client
+		Address = 10.0.3.1/30
+		PeerAddress = 10.0.3.2
+		Watched = yes
+		Hook = $W/hook
+	EOF
+	vchan-tund -v --config-dir "$W/conf" >"$W/tund.log" 2>&1 &
+	WTUND=$!
+	vchan-tun-watch -v --config-dir "$W/conf" >"$W/watch.log" 2>&1 &
+	WATCH=$!
+	poll_until 30 grep -q 'watching 1 link as domain 0' "$W/watch.log"
+	ok $? "vchan-tun-watch runs in dom0" || show_file "the watcher" "$W/watch.log"
+	poll_until 30 test -e "/sys/class/net/$WIF"
+	ok $? "Watched = yes: dom0's daemon made $WIF" || show_file "dom0's daemon" "$W/tund.log"
+	ok "$(admin_up; echo $((!$?)))" "and left it down, for the watcher"
+	w_steps
+	if [ -n "$STAMPS" ]; then
+		# shellcheck disable=SC2086 # the PIDs split on purpose
+		kill $STAMPS
+		# shellcheck disable=SC2086
+		wait $STAMP_READERS
+	fi
+	kill "$WATCH"
+	wait "$WATCH"
+	is "$?" 0 "SIGTERM: vchan-tun-watch exits 0"
+	kill "$WTUND"
+	wait "$WTUND"
+	is "$?" 0 "SIGTERM: dom0's vchan-tund exits 0"
+	is "$(wc -l <"$W/hooks")" 4 "the hook ran 4 times in all, none after" || diag "$(cat "$W/hooks")"
+	grep -v debug "$W/watch.log" | tail -n 12 | sed 's/^/dom0 vchan-tun-watch| /'
+	grep -v debug "$W/tund.log" | tail -n 12 | sed 's/^/dom0 vchan-tund (watched)| /'
+}
+
+scenario_3
