@@ -124,8 +124,7 @@ void frame_iov_advance(struct iovec span[2], size_t n)
 	}
 }
 
-/* n bytes from offset off of the spans, as spans of their own. */
-static void spans_slice(const struct iovec in[2], size_t off, size_t n, struct iovec out[2])
+void frame_iov_slice(const struct iovec in[2], size_t off, size_t n, struct iovec out[2])
 {
 	out[0] = in[0];
 	out[1] = in[1];
@@ -255,7 +254,7 @@ enum frame_status frame_parse(const struct iovec span[2], size_t avail,
 	if (st != FRAME_OK)
 		return st;
 
-	spans_slice(s, FRAME_HDR_LEN, f->length, f->payload);
+	frame_iov_slice(s, FRAME_HDR_LEN, f->length, f->payload);
 	if (f->flags & FRAME_F_VNET)
 		return take_vnet(f, lim);
 	return FRAME_OK;

@@ -160,6 +160,9 @@ static inline size_t frame_room(size_t space)
 /* Drops n bytes (at most what they hold) from the front of two spans. */
 void frame_iov_advance(struct iovec span[2], size_t n);
 
+/* At most n bytes from offset off of the spans, as spans of their own. */
+void frame_iov_slice(const struct iovec in[2], size_t off, size_t n, struct iovec out[2]);
+
 /*
  * Looks at the first frame in span[0..1], of which avail bytes are valid.
  * FRAME_OK fills *f; FRAME_MORE asks for more bytes; anything else is a

@@ -1048,20 +1048,6 @@ static int span_count(const struct iovec span[2])
 	return span[1].iov_len ? 2 : 1;
 }
 
-/* The packet's place in the free spans: from off on, at most cap bytes. */
-static void packet_spans(const struct iovec span[2], size_t off, size_t cap, struct iovec pay[2])
-{
-	pay[0] = span[0];
-	pay[1] = span[1];
-	frame_iov_advance(pay, off);
-	if (pay[0].iov_len >= cap) {
-		pay[0].iov_len = cap;
-		pay[1].iov_len = 0;
-		return;
-	}
-	pay[1].iov_len = min_size(pay[1].iov_len, cap - pay[0].iov_len);
-}
-
 static void deliver(struct link *l, const struct frame *f)
 {
 	/* the checked copy of the peer's header, never the one in shared memory */
@@ -1227,7 +1213,8 @@ static int tx_batch(struct link *l)
 		/* the kernel's header aside, to be checked before it may cross */
 		if (l->tun.vnet_hdr)
 			iov[cnt++] = (struct iovec){ .iov_base = vnet, .iov_len = sizeof(vnet) };
-		packet_spans(span, l->tx_off, l->tx_cap, iov + cnt);
+		/* the packet's place in the free spans */
+		frame_iov_slice(span, l->tx_off, l->tx_cap, iov + cnt);
 		cnt += span_count(iov + cnt);
 		n = readv(l->tun.fd, iov, cnt);
 		if (n < 0) {
