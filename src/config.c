@@ -597,22 +597,25 @@ static int parse_xs_path(struct link_config *cfg, const char *value,
 	return 0;
 }
 
+static int parse_bool_key(bool *out, enum config_key key, const char *value,
+			  const struct config_origin *where, struct config_error *err)
+{
+	if (parse_bool(value, out))
+		return key_fail(err, where, key, value,
+				"expected yes or no (also true/false, on/off, 1/0)");
+	return 0;
+}
+
 static int parse_persistent(struct link_config *cfg, const char *value,
 			    const struct config_origin *where, struct config_error *err)
 {
-	if (parse_bool(value, &cfg->persistent))
-		return key_fail(err, where, CONFIG_KEY_PERSISTENT, value,
-				"expected yes or no (also true/false, on/off, 1/0)");
-	return 0;
+	return parse_bool_key(&cfg->persistent, CONFIG_KEY_PERSISTENT, value, where, err);
 }
 
 static int parse_watched(struct link_config *cfg, const char *value,
 			 const struct config_origin *where, struct config_error *err)
 {
-	if (parse_bool(value, &cfg->watched))
-		return key_fail(err, where, CONFIG_KEY_WATCHED, value,
-				"expected yes or no (also true/false, on/off, 1/0)");
-	return 0;
+	return parse_bool_key(&cfg->watched, CONFIG_KEY_WATCHED, value, where, err);
 }
 
 /* Run without a shell, so any absolute path will do, but it ends up in log lines. */
