@@ -1273,6 +1273,7 @@ static void prepare_sleep(struct link *l)
 static void pump(struct link *l)
 {
 	enum vchan_state st = vchan_state(l->v);
+	uint64_t delivered;
 	int rx, tx = 0;
 
 	if (st == VCHAN_BROKEN) {
@@ -1280,9 +1281,17 @@ static void pump(struct link *l)
 		return;
 	}
 	/* the live byte first: what the peer wrote before closing is visible now */
+	delivered = l->st.rx_packets;
 	rx = rx_batch(l);
 	if (rx < 0)
 		return;
+	/*
+	 * A packet written to the device is often answered before writev()
+	 * returns (an echo reply, a TCP ack): the kernel has already queued the
+	 * answer, so read it now instead of after one more epoll_wait().
+	 */
+	if (l->st.rx_packets != delivered && l->tun_polled)
+		l->tun_readable = true;
 	if (st == VCHAN_CLOSED && !rx) {
 		link_down(l, false, "the peer closed the channel");
 		return;
