@@ -208,6 +208,26 @@ if ((slurp("$raw/ring.txt") // '') =~ /^65536 B\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)
 		ratio => ratio($2, $1), zero_copy_ratio => ratio($3, $1));
 }
 
+# --- the machine's wake-up cost -----------------------------------------------------------
+
+# One process waking another (half an event channel ping-pong): what a tunnel
+# made of processes pays per hand-off and veth does not. A ping through such a
+# tunnel ends with the tunnel waking ping, so veth's time plus one wake-up is
+# the least it can take; on more than one CPU the woken process usually lands
+# on an idle one, hence the cross-CPU figure.
+my %wake;
+for (split /\n/, slurp("$raw/wakeup.txt") // '') {
+	my ($where, $median, $p99) = split;
+	(my $key = $where) =~ tr/-/_/;
+	$wake{"${key}_us"} = 0 + $median;
+	$wake{"${key}_p99_us"} = 0 + $p99;
+}
+my $floor_wake = $wake{cross_cpu_us} // $wake{same_cpu_us};
+if (defined $floor_wake && defined $fig{veth}{ping_avg_us}) {
+	$wake{ping_floor_us} = $fig{veth}{ping_avg_us} + $floor_wake;
+	$wake{ping_floor_ratio} = ratio($wake{ping_floor_us}, $fig{veth}{ping_avg_us});
+}
+
 # --- targets (issue 7), all from this run ----------------------------------------------
 
 my $v = $fig{'vchan-tun'};
@@ -291,6 +311,16 @@ for my $row (@rows) {
 }
 
 my $vfmt = "%-42s %-7s %-44s %-23s %s\n";
+push @lines, "the machine: one process waking another (event channel ping-pong, one way)\n";
+for my $where (qw(same_cpu cross_cpu)) {
+	next unless exists $wake{"${where}_us"};
+	push @lines, sprintf($vfmt, $where eq 'same_cpu' ? '  on the same CPU' : '  on another, idle CPU',
+		'us', sprintf('%s (p99 %s)', num($wake{"${where}_us"}), num($wake{"${where}_p99_us"})),
+		'', '');
+}
+push @lines, sprintf($vfmt, '  ping floor of a tunnel: veth + 1 wake-up', 'us',
+	defined $wake{ping_floor_us} ? sprintf('%s = %sx veth', num($wake{ping_floor_us}),
+		num($wake{ping_floor_ratio})) : '?', '', '');
 push @lines, "vchan-tun alone\n";
 # The target is on our ring as the daemon uses it (spans, no copy of ours),
 # against libxenvchan as its users use it (read/write copies); copying both
@@ -336,7 +366,7 @@ my %settings = map { $_ => $meta{$_} =~ /^\d+$/ ? 0 + $meta{$_} : $meta{$_} }
 $settings{peers} = [map { 0 + $_ } @counts];
 my $json = JSON::PP->new->pretty->canonical->encode(rounded({
 	version => 1, settings => \%settings, configs => \%fig, multi => \%multi,
-	ring => \%ring, targets => \@targets, ratios_to_veth => {
+	ring => \%ring, wakeup => \%wake, targets => \@targets, ratios_to_veth => {
 		map { my $row = $_; ($row->[0] => { map { ($configs[$_] => $row->[$_ + 1]) } 0 .. 2 }) } @chart },
 }));
 open my $jf, '>', "$out/results.json" or die "report.pl: $out/results.json: $!\n";

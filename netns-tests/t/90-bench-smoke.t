@@ -72,6 +72,12 @@ problems() {
 			num("ring.$_", $j->{ring}{$_}, 1e-3, 1e3)
 				for qw(xen_gbs ours_gbs zero_copy_gbs ratio zero_copy_ratio);
 			num("ring.message_bytes", $j->{ring}{message_bytes}, 65536, 65536);
+		} elsif ($group eq "wakeup") {
+			my $w = $j->{wakeup};
+			my @where = ("same_cpu", $ENV{CPUS} > 1 ? ("cross_cpu") : ());
+			num("wakeup.$_", $w->{$_}, 0.05, 1e5) for map { ("${_}_us", "${_}_p99_us") } @where;
+			num("wakeup.ping_floor_us", $w->{ping_floor_us}, 0.5, 1e6);
+			num("wakeup.ping_floor_ratio", $w->{ping_floor_ratio}, 1, 1e6);
 		} elsif ($group eq "targets") {
 			my $t = $j->{targets};
 			push @p, "targets: " . scalar(@$t) . ", expected 10" unless @$t == 10;
@@ -89,7 +95,8 @@ problems() {
 		print "$_\n" for @p;' "$1" <"$OUT/results.json"
 }
 
-for group in configs multi ring targets settings; do
+export CPUS=$(nproc)
+for group in configs multi ring wakeup targets settings; do
 	is "$(problems "$group")" "" "results.json: every $group field is there and sane"
 done
 
