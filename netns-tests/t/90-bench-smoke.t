@@ -95,7 +95,8 @@ problems() {
 		print "$_\n" for @p;' "$1" <"$OUT/results.json"
 }
 
-export CPUS=$(nproc)
+CPUS=$(nproc)
+export CPUS
 for group in configs multi ring wakeup targets settings; do
 	is "$(problems "$group")" "" "results.json: every $group field is there and sane"
 done
