@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,8 @@
 #include "xs.h"
 
 #define PROG			"vchan-tund"
+/* a bad command line or configuration: the message, exit status 2 */
+#define config_fail(...)	exit_config_error(PROG, __VA_ARGS__)
 #define MAX_EVENTS		64
 #define TOKEN_RELEASE		"release"
 #define TOKEN_INTRODUCE		"introduce"
@@ -77,18 +78,6 @@ struct daemon {
 	bool status_stale;
 	char reload_error[256];		/* the last reload's, "" if it worked */
 };
-
-static void __attribute__((format(printf, 1, 2), noreturn)) config_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
 
 static void usage(FILE *f)
 {

@@ -101,3 +101,15 @@ void log_link(int level, const char *link, const char *fmt, ...)
 	if (write(STDERR_FILENO, line, len) < 0)
 		return; /* nowhere left to say it */
 }
+
+void exit_config_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}

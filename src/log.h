@@ -24,4 +24,13 @@ void log_link(int level, const char *link, const char *fmt, ...)
 
 #define log_msg(level, ...)	log_link(level, NULL, __VA_ARGS__)
 
+/*
+ * A bad command line or configuration file: "PROG: message" on stderr, in
+ * that form whether or not stderr is the journal (the user at a terminal, or
+ * systemd's ExecStartPre, reads it), then exit status 2. Usable before
+ * log_init().
+ */
+void exit_config_error(const char *prog, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
 #endif

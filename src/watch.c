@@ -29,7 +29,6 @@
 #include <getopt.h>
 #include <net/if.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +47,8 @@
 #include "xs.h"
 
 #define PROG			"vchan-tun-watch"
+/* a bad command line or configuration: the message, exit status 2 */
+#define config_fail(...)	exit_config_error(PROG, __VA_ARGS__)
 #define DEFAULT_HOOKS_DIR	CONFIG_DEFAULT_DIR "/hooks"
 #define DEFAULT_HOOK		"vchan-tun-hook"
 #define HOOK_TIMEOUT_DEFAULT	10
@@ -136,18 +137,6 @@ struct watcher {
 	size_t n_dead, cap_dead;
 	bool stop;
 };
-
-static void __attribute__((format(printf, 1, 2), noreturn)) config_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
 
 static void usage(FILE *f)
 {
