@@ -294,8 +294,13 @@ my @rows = (
 
 my $fmt = "%-42s %-7s %-14s %-14s %-14s %-23s %s\n";
 my @lines;
-push @lines, sprintf("vchan-tun benchmark, %s, %s CPUs, Linux %s: median of %s run%s, iperf3 %s s each\n",
-	$meta{date}, $meta{cpus}, $meta{kernel}, $runs, $runs == 1 ? '' : 's', $meta{seconds});
+my $udp_buffer = !defined $meta{udp_buffer_bytes} ? '?'
+	: $meta{udp_buffer_bytes} == 0 ? "the system's default"
+	: $meta{udp_buffer_bytes} % 1048576 == 0 ? ($meta{udp_buffer_bytes} / 1048576) . ' MiB'
+	: "$meta{udp_buffer_bytes} B";
+push @lines, sprintf("vchan-tun benchmark, %s, %s CPUs, Linux %s: median of %s run%s, iperf3 %s s each, " .
+	"UDP socket buffers %s\n", $meta{date}, $meta{cpus}, $meta{kernel}, $runs, $runs == 1 ? '' : 's',
+	$meta{seconds}, $udp_buffer);
 push @lines, sprintf($fmt, 'figure', 'unit', @configs, 'target (vchan-tun)', 'met?');
 my @chart;
 for my $row (@rows) {
