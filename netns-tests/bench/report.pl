@@ -122,9 +122,12 @@ for my $c (@configs) {
 
 	my $rate = slurp("$d/udp_rate");
 	$f{udp_search_mbps} = defined $rate ? 0 + $rate : undef;
+	my @search = split /\n/, slurp("$d/udp_search.txt") // '';
 	$f{udp_search} = [map { my @p = split; +{ offered_mbps => 0 + $p[0],
-		received_mbps => 0 + $p[1], loss_pct => 0 + $p[2] } }
-		split /\n/, slurp("$d/udp_search.txt") // ''];
+		received_mbps => 0 + $p[1], loss_pct => 0 + $p[2] } } grep { !/^verify / } @search];
+	# rates whose longer runs lost 1% or more, before the run came down 5%
+	$f{udp_stepped_down} = [map { my @p = split; +{ offered_mbps => 0 + $p[1],
+		runs_loss_pct => 0 + $p[2] } } grep { /^verify / } @search];
 	$f{udp_offered_gbps} = median(per_run("$d/udpmax.RUN.json",
 		sub { $_[0]{sum_sent}{bits_per_second} / 1e9 }));
 	$f{udp_rx_gbps} = median(per_run("$d/udpmax.RUN.json", \&received_gbps));
