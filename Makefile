@@ -276,7 +276,7 @@ lint: CPPFLAGS += -Isrc $(NL_CFLAGS)
 # $(B)/bin; they reuse the objects of the sections above. bad-peer, a hostile peer
 # for netns-tests/t/74-hostile.t, to $(B)/tools.
 
-DAEMON_OBJS := $(B)/src/daemon.o $(B)/src/link.o $(B)/src/xs.o $(B)/src/control.o \
+DAEMON_OBJS := $(B)/src/daemon.o $(B)/src/link.o $(B)/src/xs.o $(B)/src/control.o $(B)/src/event.o \
                $(B)/src/log.o $(B)/src/strbuf.o $(B)/src/sd-notify.o \
                $(CONFIG_OBJS) $(FRAME_OBJS) $(DEV_OBJS) $(VCHAN_OBJS)
 CTL_OBJS    := $(B)/src/ctl.o $(B)/src/strbuf.o
@@ -300,7 +300,7 @@ all: $(B)/bin/vchan-tund $(B)/bin/vchan-tunctl $(B)/tools/bad-peer
 # It shares XenStore (xs.c), netlink, the configuration and the log with the daemon,
 # and nothing of the data path (no ring, no frames, no TUN).
 
-WATCH_OBJS := $(B)/src/watch.o $(B)/src/hook.o $(B)/src/xs.o $(B)/src/log.o \
+WATCH_OBJS := $(B)/src/watch.o $(B)/src/hook.o $(B)/src/xs.o $(B)/src/log.o $(B)/src/event.o \
               $(B)/src/strbuf.o $(B)/src/netlink.o $(B)/src/sd-notify.o $(CONFIG_OBJS)
 
 $(B)/bin/vchan-tun-watch: $(WATCH_OBJS)

@@ -201,7 +201,6 @@ static void on_listen(struct ev_source *src, uint32_t events)
 {
 	struct control *c = container_of(src, struct control, src);
 	struct control_client *cl;
-	struct epoll_event ev;
 	int fd;
 
 	fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -216,11 +215,9 @@ static void on_listen(struct ev_source *src, uint32_t events)
 		close(fd);
 		return;
 	}
-	cl->src.handle = on_client;
 	cl->ctl = c;
 	cl->fd = fd;
-	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &cl->src };
-	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (ev_add(c->epfd, fd, &cl->src, on_client) < 0) {
 		close(fd);
 		free(cl);
 		return;
@@ -235,7 +232,6 @@ struct control *control_open(const char *path, int epfd, control_fn fn, void *ct
 {
 	struct control *c;
 	struct sockaddr_un sa;
-	struct epoll_event ev;
 	mode_t old_mask;
 	int rc;
 
@@ -250,7 +246,6 @@ struct control *control_open(const char *path, int epfd, control_fn fn, void *ct
 	c->epfd = epfd;
 	c->fn = fn;
 	c->ctx = ctx;
-	c->src.handle = on_listen;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
@@ -271,8 +266,7 @@ struct control *control_open(const char *path, int epfd, control_fn fn, void *ct
 		unlink(path);
 		goto fail;
 	}
-	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &c->src };
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+	if (ev_add(epfd, c->fd, &c->src, on_listen) < 0) {
 		snprintf(err, len, "epoll_ctl: %s", strerror(errno));
 		unlink(path);
 		goto fail;

@@ -655,41 +655,17 @@ static int run(struct daemon *d)
 
 /* --- setting up ---------------------------------------------------------------------- */
 
-static int setup_signals(struct daemon *d)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	/* before any thread exists (libxenstore's reader), so that all inherit the mask */
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
-	signal(SIGPIPE, SIG_IGN);
-	d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return d->sig_fd < 0 ? -1 : 0;
-}
-
-static int add_fd(struct daemon *d, int fd, struct ev_source *src,
-		  void (*handle)(struct ev_source *, uint32_t))
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
-
-	src->handle = handle;
-	return epoll_ctl(d->env.epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
 static int setup(struct daemon *d)
 {
 	char err[NETLINK_ERR_LEN];
 
-	if (setup_signals(d)) {
+	d->sig_fd = ev_signalfd();
+	if (d->sig_fd < 0) {
 		log_msg(LOG_ERR, "cannot set up signal handling: %s", strerror(errno));
 		return -1;
 	}
 	d->env.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->env.epfd < 0 || add_fd(d, d->sig_fd, &d->sig_src, on_signal)) {
+	if (d->env.epfd < 0 || ev_add(d->env.epfd, d->sig_fd, &d->sig_src, on_signal)) {
 		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
 		return -1;
 	}
@@ -703,7 +679,7 @@ static int setup(struct daemon *d)
 		log_msg(LOG_ERR, "%s", err);
 		return -1;
 	}
-	if (add_fd(d, xstore_fd(d->env.xs), &d->xs_src, on_xenstore)) {
+	if (ev_add(d->env.epfd, xstore_fd(d->env.xs), &d->xs_src, on_xenstore)) {
 		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
 		return -1;
 	}

@@ -17,4 +17,15 @@ struct ev_source {
 #define container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
+/* Adds fd to epfd for EPOLLIN, its events to go to handle(src, events). */
+int ev_add(int epfd, int fd, struct ev_source *src,
+	   void (*handle)(struct ev_source *src, uint32_t events));
+
+/*
+ * SIGTERM, SIGINT and SIGHUP blocked and delivered through the returned
+ * signalfd (non-blocking), SIGPIPE ignored; -1 with errno on failure. Call it
+ * before any thread starts, so that every thread inherits the mask.
+ */
+int ev_signalfd(void);
+
 #endif

@@ -29,13 +29,6 @@ static void close_fd(struct hook *h, int *fd)
 	*fd = -1;
 }
 
-static int watch_fd(struct hook *h, int fd, struct ev_source *src)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
-
-	return epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
 static void arm(struct hook *h, unsigned int seconds)
 {
 	struct itimerspec its = { .it_value.tv_sec = seconds };
@@ -175,9 +168,6 @@ void hook_init(struct hook *h, int epfd, void (*done)(struct hook *h))
 	memset(h, 0, sizeof(*h));
 	h->epfd = epfd;
 	h->pidfd = h->out_fd = h->timer_fd = -1;
-	h->exit_src.handle = on_exit_event;
-	h->out_src.handle = on_output;
-	h->timer_src.handle = on_timer;
 	h->done = done;
 }
 
@@ -246,8 +236,10 @@ int hook_start(struct hook *h, const char *link, const char *path, const char *a
 	fcntl(h->out_fd, F_SETFL, O_NONBLOCK);
 	h->pidfd = pidfd_open(h->pid, 0);
 	h->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (h->pidfd < 0 || h->timer_fd < 0 || watch_fd(h, h->pidfd, &h->exit_src) ||
-	    watch_fd(h, h->out_fd, &h->out_src) || watch_fd(h, h->timer_fd, &h->timer_src)) {
+	if (h->pidfd < 0 || h->timer_fd < 0 ||
+	    ev_add(h->epfd, h->pidfd, &h->exit_src, on_exit_event) ||
+	    ev_add(h->epfd, h->out_fd, &h->out_src, on_output) ||
+	    ev_add(h->epfd, h->timer_fd, &h->timer_src, on_timer)) {
 		/* it runs, but we could not follow it: end it rather than lose it */
 		snprintf(err, len, "cannot follow hook %s (pid %d): %s", path, h->pid,
 			 strerror(errno));

@@ -940,33 +940,14 @@ static int run(struct watcher *w)
 
 /* --- setting up ---------------------------------------------------------------------------- */
 
-static int add_fd(struct watcher *w, int fd, struct ev_source *src,
-		  void (*handle)(struct ev_source *, uint32_t))
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
-
-	src->handle = handle;
-	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
 static int setup_loop(struct watcher *w)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	/* before any thread exists (the XenStore reader), so that all inherit the mask */
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
-	signal(SIGPIPE, SIG_IGN);
-	w->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	w->sig_fd = ev_signalfd();
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (w->sig_fd < 0 || w->epfd < 0 || w->retry_fd < 0 ||
-	    add_fd(w, w->sig_fd, &w->sig_src, on_signal) ||
-	    add_fd(w, w->retry_fd, &w->retry_src, on_retry))
+	    ev_add(w->epfd, w->sig_fd, &w->sig_src, on_signal) ||
+	    ev_add(w->epfd, w->retry_fd, &w->retry_src, on_retry))
 		return -1;
 	return 0;
 }
@@ -986,7 +967,7 @@ static int setup(struct watcher *w)
 		log_msg(LOG_ERR, "%s", err);
 		return -1;
 	}
-	if (add_fd(w, xstore_fd(w->xs), &w->xs_src, on_xenstore)) {
+	if (ev_add(w->epfd, xstore_fd(w->xs), &w->xs_src, on_xenstore)) {
 		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
 		return -1;
 	}
