@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "tap.h"
+#include "unit.h"
 
 #define PATH	"/etc/vchan-tun/guest1.conf"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Reading a libFuzzer input as a stream of little-endian integers, for the
- * harnesses in src/fuzz/. Past the end of the input every read gives 0.
+ * harnesses in netns-tests/fuzz/. Past the end of the input every read gives 0.
  */
 #ifndef VCHAN_TUN_FUZZ_INPUT_H
 #define VCHAN_TUN_FUZZ_INPUT_H

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ring.h"
-#include "../tap.h"
+#include "vchan/ring.h"
+#include "unit.h"
 
 static void diag(const char *what, const char *msg)
 {

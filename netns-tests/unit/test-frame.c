@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "frame.h"
-#include "tap.h"
+#include "unit.h"
 
 _Static_assert(FRAME_VNET_HDR_LEN == sizeof(struct virtio_net_hdr), "virtio_net_hdr size");
 _Static_assert(FRAME_VNET_F_NEEDS_CSUM == VIRTIO_NET_HDR_F_NEEDS_CSUM, "NEEDS_CSUM");

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vchan/ring.h"
+#include "vchan/ring.h"
 #include "fuzz-input.h"
 
 /* The peer as an honest implementation would be, plus what we expect of it. */

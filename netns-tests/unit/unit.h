@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The Test Anything Protocol for the C unit tests (src/test-*.c,
- * src/vchan/test-*.c), which netns-tests/run executes: one "ok N - what" or
- * "not ok N - what" per check, then the plan.
+ * What every C unit test (netns-tests/unit/test-*.c) prints: the Test Anything
+ * Protocol, which netns-tests/run reads. One "ok N - what" or "not ok N - what"
+ * per check, then the plan.
  */
-#ifndef VCHAN_TUN_TAP_H
-#define VCHAN_TUN_TAP_H
+#ifndef VCHAN_TUN_UNIT_H
+#define VCHAN_TUN_UNIT_H
 
 #include <stdarg.h>
 #include <stdio.h>

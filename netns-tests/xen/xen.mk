@@ -1,0 +1,11 @@
+# make check-xen: netns-tests/xen/run takes Debian's Xen 4.17 and kernel,
+# fetched into $(B)/xen-cache (never installed), and boots them under
+# qemu-system-x86_64 (TCG) with a PV dom0 and a PV domU whose initramfs carry
+# the programs of $(B); vchan-cat, the interop with libxenvchan and vchan-tund
+# run between them. About a minute; $(B)/xen-run/console.log keeps the serial
+# console. docs/real-xen.md explains it. make check runs it after the netns tests.
+
+.PHONY: check-xen
+check-xen: all
+	@scripts/install-deps --if-missing
+	BUILD=$(B) netns-tests/xen/run
