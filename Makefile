@@ -62,13 +62,13 @@ all: programs
 # (src/vchan) and the framing know nothing of the daemon, the watcher nothing
 # of the data path (docs/architecture.md).
 
-obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+obj = $(patsubst %.c,$(B)/obj/%.o,$(sort $(1)))
 
-VCHAN_SRCS  := src/vchan/ring.c src/vchan/setup.c
-COMMON_SRCS := src/config.c src/xs.c src/netlink.c src/event.c src/log.c src/strbuf.c \
-               src/sd-notify.c
-DAEMON_SRCS := src/daemon.c src/link.c src/control.c src/frame.c src/tun.c $(COMMON_SRCS) \
-               $(VCHAN_SRCS)
+VCHAN_SRCS  := src/vchan/ring.c src/vchan/setup.c src/util.c
+COMMON_SRCS := src/config.c src/xs.c src/netlink.c src/loop.c src/event.c src/log.c \
+               src/strbuf.c src/sd-notify.c src/pace.c src/util.c
+DAEMON_SRCS := src/daemon.c src/link.c src/datapath.c src/device.c src/filter.c src/status.c \
+               src/control.c src/frame.c src/tun.c $(COMMON_SRCS) $(VCHAN_SRCS)
 WATCH_SRCS  := src/watch.c src/hook.c $(COMMON_SRCS)
 CTL_SRCS    := src/ctl.c src/strbuf.c
 CAT_SRCS    := src/vchan-cat.c $(VCHAN_SRCS)
@@ -77,9 +77,9 @@ PROGRAMS    := $(B)/bin/vchan-tund $(B)/bin/vchan-tun-watch $(B)/bin/vchan-tunct
                $(B)/bin/vchan-cat
 
 $(B)/bin/vchan-tund: $(call obj,$(DAEMON_SRCS))
-$(B)/bin/vchan-tund: LIBS = $(XEN_LIBS) $(NL_LIBS)
+$(B)/bin/vchan-tund: LIBS = $(XEN_LIBS) $(NL_LIBS) -lm
 $(B)/bin/vchan-tun-watch: $(call obj,$(WATCH_SRCS))
-$(B)/bin/vchan-tun-watch: LIBS = $(XS_LIBS) $(NL_LIBS)
+$(B)/bin/vchan-tun-watch: LIBS = $(XS_LIBS) $(NL_LIBS) -lm
 $(B)/bin/vchan-tunctl: $(call obj,$(CTL_SRCS))
 $(B)/bin/vchan-cat: $(call obj,$(CAT_SRCS))
 $(B)/bin/vchan-cat: LIBS = $(XEN_LIBS)

@@ -288,8 +288,7 @@ static const char *size_text(uint32_t size, char *buf, size_t len)
 	return buf;
 }
 
-/* Letters, digits, '.', '_', '-', not all digits (that would be a domid). */
-static bool valid_domain_name(const char *s)
+bool config_valid_domain_name(const char *s)
 {
 	size_t len = strlen(s);
 
@@ -330,7 +329,7 @@ static int parse_peer(struct link_config *cfg, const char *value,
 		snprintf(cfg->peer, sizeof(cfg->peer), "%u", cfg->peer_domid);
 		return 0;
 	}
-	if (!valid_domain_name(value))
+	if (!config_valid_domain_name(value))
 		return key_fail(err, where, CONFIG_KEY_PEER, value,
 				"expected a domain id from 0 to %u, or a domain name of 1 to %u "
 				"letters, digits, '.', '_' and '-'",
@@ -463,8 +462,9 @@ static int parse_addr_list(const char *value, enum config_key key,
 			   const struct config_origin *where, struct config_addr *list, size_t *n,
 			   size_t max, struct config_error *err)
 {
-	const char *what = key == CONFIG_KEY_ROUTES ? "networks" : "addresses";
-	const char *one = key == CONFIG_KEY_ROUTES ? "network" : "address";
+	bool nets = key == CONFIG_KEY_ROUTES || key == CONFIG_KEY_ALLOWED_SOURCES;
+	const char *what = nets ? "networks" : "addresses";
+	const char *one = nets ? "network" : "address";
 	const char *p = value;
 
 	for (;;) {
@@ -495,7 +495,7 @@ static int parse_addr_list(const char *value, enum config_key key,
 		for (i = 0; i < *n; i++) {
 			/* a network is its prefix too: 10.0.0.0/8 and 10.0.0.0/16 differ */
 			if (!same_addr(&list[i], &list[*n]) ||
-			    (key == CONFIG_KEY_ROUTES && list[i].prefix != list[*n].prefix))
+			    (nets && list[i].prefix != list[*n].prefix))
 				continue;
 			if (where->file)
 				return key_fail(err, where, key, elem,
@@ -670,17 +670,20 @@ static void network_of(const struct config_addr *a, struct config_addr *net)
 	}
 }
 
-/* Networks, as ip-route(8) takes them: with host bits set the kernel refuses the route. */
-static int parse_routes(struct link_config *cfg, const char *value,
-			const struct config_origin *where, struct config_error *err)
+/*
+ * Networks, as ip-route(8) takes them: with host bits set the kernel refuses
+ * a route, and a filter would not mean what it says.
+ */
+static int parse_networks(const char *value, enum config_key key,
+			  const struct config_origin *where, struct config_addr *list, size_t *n,
+			  size_t max, struct config_error *err)
 {
-	size_t first = cfg->n_routes;
+	size_t first = *n;
 
-	if (parse_addr_list(value, CONFIG_KEY_ROUTES, where, cfg->routes, &cfg->n_routes,
-			    CONFIG_MAX_ROUTES, err))
+	if (parse_addr_list(value, key, where, list, n, max, err))
 		return -1;
-	for (size_t i = first; i < cfg->n_routes; i++) {
-		const struct config_addr *r = &cfg->routes[i];
+	for (size_t i = first; i < *n; i++) {
+		const struct config_addr *r = &list[i];
 		char text[INET6_ADDRSTRLEN];
 		struct config_addr net;
 
@@ -688,11 +691,25 @@ static int parse_routes(struct link_config *cfg, const char *value,
 		if (same_addr(r, &net))
 			continue;
 		inet_ntop(net.family, &net.addr, text, sizeof(text));
-		return key_fail(err, where, CONFIG_KEY_ROUTES, r->text,
+		return key_fail(err, where, key, r->text,
 				"host bits set: expected a network, such as %s/%u", text,
 				r->prefix);
 	}
 	return 0;
+}
+
+static int parse_routes(struct link_config *cfg, const char *value,
+			const struct config_origin *where, struct config_error *err)
+{
+	return parse_networks(value, CONFIG_KEY_ROUTES, where, cfg->routes, &cfg->n_routes,
+			      CONFIG_MAX_ROUTES, err);
+}
+
+static int parse_allowed_sources(struct link_config *cfg, const char *value,
+				 const struct config_origin *where, struct config_error *err)
+{
+	return parse_networks(value, CONFIG_KEY_ALLOWED_SOURCES, where, cfg->sources,
+			      &cfg->n_sources, CONFIG_MAX_SOURCES, err);
 }
 
 static const struct key_info keys[CONFIG_N_KEYS] = {
@@ -711,6 +728,8 @@ static const struct key_info keys[CONFIG_N_KEYS] = {
 	[CONFIG_KEY_HOOK]		= { "Hook", "hook", false, parse_hook },
 	[CONFIG_KEY_BRIDGE]		= { "Bridge", "bridge", false, parse_bridge },
 	[CONFIG_KEY_ROUTES]		= { "Routes", "routes", true, parse_routes },
+	[CONFIG_KEY_ALLOWED_SOURCES]	= { "AllowedSources", "allowed-sources", true,
+					    parse_allowed_sources },
 };
 
 /* --- keys and options ---------------------------------------------------------- */
@@ -1499,12 +1518,13 @@ bool config_equal(const struct link_config *a, const struct link_config *b)
 	       same_addrs(a->peer_addrs, b->peer_addrs, a->n_peer_addrs) &&
 	       a->read_ring == b->read_ring && a->write_ring == b->write_ring &&
 	       !strcmp(a->xs_path, b->xs_path) && a->persistent == b->persistent &&
-	       a->watched == b->watched;
+	       a->watched == b->watched && a->n_sources == b->n_sources &&
+	       same_addrs(a->sources, b->sources, a->n_sources) && a->n_routes == b->n_routes &&
+	       same_addrs(a->routes, b->routes, a->n_routes);
 }
 
 bool config_watch_equal(const struct link_config *a, const struct link_config *b)
 {
 	return config_equal(a, b) && !strcmp(a->hook, b->hook) && a->no_hook == b->no_hook &&
-	       !strcmp(a->bridge, b->bridge) && a->n_routes == b->n_routes &&
-	       same_addrs(a->routes, b->routes, a->n_routes);
+	       !strcmp(a->bridge, b->bridge);
 }

@@ -35,6 +35,7 @@
 #define CONFIG_FILE_MAX		65536	/* bytes in a file */
 #define CONFIG_MAX_LINKS	1024	/* files in a directory */
 #define CONFIG_MAX_ROUTES	16	/* networks in Routes */
+#define CONFIG_MAX_SOURCES	16	/* networks in AllowedSources */
 #define CONFIG_HOOK_MAX		1023	/* bytes in a hook's path */
 
 #define CONFIG_DOMID_MAX	32751	/* DOMID_FIRST_RESERVED - 1 */
@@ -74,6 +75,7 @@ enum config_key {
 	CONFIG_KEY_HOOK,
 	CONFIG_KEY_BRIDGE,
 	CONFIG_KEY_ROUTES,
+	CONFIG_KEY_ALLOWED_SOURCES,
 	CONFIG_N_KEYS
 };
 
@@ -137,6 +139,13 @@ struct link_config {
 	char bridge[CONFIG_IFNAME_MAX + 1];		/* "" for none */
 	struct config_addr routes[CONFIG_MAX_ROUTES];
 	size_t n_routes;
+
+	/*
+	 * The networks the peer may send from besides its PeerAddress and
+	 * Routes (filter.h): what is from elsewhere is dropped.
+	 */
+	struct config_addr sources[CONFIG_MAX_SOURCES];
+	size_t n_sources;
 
 	/* Which keys were set, and on which line (0 on the command line). */
 	unsigned int keys_set;				/* bit (1 << enum config_key) */
@@ -224,11 +233,17 @@ unsigned int config_grant_cost(const struct link_config *cfg);
 
 /*
  * The same settings for the daemon (where they were written does not count):
- * its SIGHUP leaves such a link alone. Hook, Bridge and Routes, which only the
- * watcher reads, do not count; config_watch_equal() compares those too.
+ * its SIGHUP leaves such a link alone. Hook and Bridge, which only the watcher
+ * reads, do not count; config_watch_equal() compares those too.
  */
 bool config_equal(const struct link_config *a, const struct link_config *b);
 bool config_watch_equal(const struct link_config *a, const struct link_config *b);
+
+/*
+ * A domain name as Peer takes it: 1 to CONFIG_NAME_MAX letters, digits, '.',
+ * '_' and '-', not all digits (that would be a domid).
+ */
+bool config_valid_domain_name(const char *s);
 
 /* A domain id as XenStore spells it: decimal digits only, 0 to CONFIG_DOMID_MAX. 0 or -1. */
 int config_parse_domid(const char *s, unsigned int *domid);

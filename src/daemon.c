@@ -29,20 +29,17 @@
 #include "event.h"
 #include "link.h"
 #include "log.h"
+#include "loop.h"
 #include "netlink.h"
 #include "sd-notify.h"
+#include "status.h"
 #include "strbuf.h"
+#include "util.h"
 #include "xs.h"
 
 #define PROG			"vchan-tund"
 /* a bad command line or configuration: the message, exit status 2 */
 #define config_fail(...)	exit_config_error(PROG, __VA_ARGS__)
-#define MAX_EVENTS		64
-#define TOKEN_RELEASE		"release"
-#define TOKEN_INTRODUCE		"introduce"
-#define GNTALLOC_DEFAULT_LIMIT	1024u
-#define XS_RETRY_MIN_MS		50
-#define XS_RETRY_MAX_MS		2000
 
 enum { OPT_CONFIG_DIR = 0x100, OPT_CONTROL, OPT_CHECK };
 
@@ -56,22 +53,13 @@ struct opts {
 };
 
 struct daemon {
+	struct loop loop;
 	struct link_env env;
 	const struct opts *o;
-	struct ev_source sig_src;
-	int sig_fd;
-	struct ev_source xs_src;
-	int64_t xs_retry_ms;		/* monotonic: when to reconnect to XenStore; 0 if connected */
-	unsigned int xs_backoff_ms;
 	struct control *ctl;
 
 	struct link **links;		/* by name, as the configuration lists them */
 	size_t n_links;
-	struct link **dead;		/* stopped this round, freed after it */
-	size_t n_dead, cap_dead;
-
-	bool stop;
-	int exit_code;
 
 	/* what systemd's STATUS= last said; a new one when this changes */
 	size_t told_links, told_running;
@@ -253,29 +241,15 @@ static void print_links(const struct opts *o, const struct link_config *links, s
 
 /* --- links ------------------------------------------------------------------------- */
 
-static void bury(struct daemon *d, struct link *l)
+static void free_link(void *l)
 {
-	if (d->n_dead == d->cap_dead) {
-		size_t cap = d->cap_dead ? d->cap_dead * 2 : 8;
-		struct link **p = realloc(d->dead, cap * sizeof(*p));
-
-		if (!p) {
-			/* a leak beats a use after free */
-			log_msg(LOG_ERR, "out of memory");
-			return;
-		}
-		d->dead = p;
-		d->cap_dead = cap;
-	}
-	d->dead[d->n_dead++] = l;
+	link_free(l);
 }
 
-/* Links stopped this round may still have events queued in it: freed only now. */
-static void free_dead(struct daemon *d)
+/* Stopped this round: events of it may still be queued in it, so it is freed after it. */
+static void bury(struct daemon *d, struct link *l)
 {
-	for (size_t i = 0; i < d->n_dead; i++)
-		link_free(d->dead[i]);
-	d->n_dead = 0;
+	loop_defer_free(&d->loop, l, free_link);
 }
 
 static struct link *find_link(struct link **links, size_t n, const char *name)
@@ -363,9 +337,8 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 			continue;
 		}
 		links[j] = start_link(d, &cfgs[j]);
-		if (!find_link(d->dead, d->n_dead, cfgs[j].name))
-			added++;
 	}
+	added = n - kept - changed;
 	/* a failed allocation leaves a hole: close it */
 	d->n_links = 0;
 	for (size_t j = 0; j < n; j++)
@@ -433,20 +406,21 @@ static void stop_links(struct daemon *d, const char *why)
 
 static int status(struct daemon *d, bool json, struct strbuf *out)
 {
-	if (json) {
-		sb_printf(out, "{\"domid\":%u,\"links\":[", d->env.own_domid);
-		for (size_t i = 0; i < d->n_links; i++) {
-			if (i)
-				sb_printf(out, ",");
-			link_status_json(d->links[i], out);
-		}
-		sb_printf(out, "]}\n");
-		return 0;
+	struct link_status st;
+
+	if (json)
+		status_json_begin(out, d->env.own_domid);
+	else
+		status_text_begin(out, d->env.own_domid, d->n_links);
+	for (size_t i = 0; i < d->n_links; i++) {
+		link_status(d->links[i], &st);
+		if (json)
+			status_json(out, &st, i == 0);
+		else
+			status_text(out, &st);
 	}
-	sb_printf(out, "domain %u, %zu link%s\n", d->env.own_domid, d->n_links,
-		  d->n_links == 1 ? "" : "s");
-	for (size_t i = 0; i < d->n_links; i++)
-		link_status_text(d->links[i], out);
+	if (json)
+		status_json_end(out);
 	return 0;
 }
 
@@ -465,150 +439,86 @@ static int on_command(void *ctx, const char *cmd, struct strbuf *out)
 	return -1;
 }
 
-/* --- signals and XenStore ---------------------------------------------------------- */
+/* --- the loop's decisions ---------------------------------------------------------- */
 
-static void on_signal(struct ev_source *src, uint32_t events)
+static struct daemon *daemon_of(struct loop *lp)
 {
-	struct daemon *d = container_of(src, struct daemon, sig_src);
-	struct signalfd_siginfo si;
+	return lp->ctx;
+}
+
+static void on_reload(struct loop *lp)
+{
+	struct daemon *d = daemon_of(lp);
 	struct strbuf out = { 0 };
 
-	while (read(d->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			log_msg(LOG_NOTICE, "SIGHUP: reloading %s", d->o->config_dir ?
-				d->o->config_dir : "(nothing: command-line link)");
-			reload(d, &out);
-			sb_reset(&out);
-			continue;
-		}
-		log_msg(LOG_NOTICE, "%s: shutting down", strsignal((int)si.ssi_signo));
-		d->stop = true;
-	}
+	log_msg(LOG_NOTICE, "SIGHUP: reloading %s",
+		d->o->config_dir ? d->o->config_dir : "(nothing: command-line link)");
+	reload(d, &out);
 	sb_free(&out);
 }
 
-static int64_t now_ms(void)
+static void on_terminate(struct loop *lp, int signo)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	log_msg(LOG_NOTICE, "%s: shutting down", strsignal(signo));
+	loop_stop(lp, 0);
 }
 
-static void domains_introduced(struct daemon *d)
+static void on_watch(struct loop *lp, const char *token)
 {
+	struct daemon *d = daemon_of(lp);
+	bool all = !strcmp(token, XSTORE_TOKEN_ALL);
+
+	for (size_t i = 0; i < d->n_links; i++)
+		if (all || !strcmp(token, link_watch_token(d->links[i])))
+			link_on_watch(d->links[i]);
+}
+
+/* Release first: a rebooted guest is a destroyed domain, then a new one. */
+static void on_domains(struct loop *lp, bool released, bool introduced)
+{
+	struct daemon *d = daemon_of(lp);
 	struct xstore_domain *doms = NULL;
 	char err[XSTORE_ERR_LEN] = "";
 	bool names = false;
 	size_t n = 0;
 
+	for (size_t i = 0; released && i < d->n_links; i++)
+		link_on_release(d->links[i]);
+	if (!introduced)
+		return;
 	for (size_t i = 0; i < d->n_links; i++)
 		names |= link_cfg(d->links[i])->peer_is_name;
 	/* one listing for every link: a dozen links need not read XenStore a dozen times */
-	if (names && xstore_list_domains(d->env.xs, &doms, &n, err, sizeof(err)))
+	if (names && xstore_list_domains(lp->xs, &doms, &n, err, sizeof(err)))
 		doms = NULL;
 	for (size_t i = 0; i < d->n_links; i++)
 		link_on_introduce(d->links[i], doms, n, err);
 	free(doms);
 }
 
-static void on_xenstore(struct ev_source *src, uint32_t events)
+static void on_xenstore_back(struct loop *lp)
 {
-	struct daemon *d = container_of(src, struct daemon, xs_src);
-	char path[CONFIG_XS_PATH_MAX + 1], token[CONFIG_NAME_MAX + 16];
-	bool released = false, introduced = false;
-	int rc;
+	struct daemon *d = daemon_of(lp);
 
-	while ((rc = xstore_next_event(d->env.xs, path, sizeof(path), token, sizeof(token))) > 0) {
-		if (!strcmp(token, TOKEN_RELEASE)) {
-			released = true;
-			continue;
-		}
-		if (!strcmp(token, TOKEN_INTRODUCE)) {
-			introduced = true;
-			continue;
-		}
-		for (size_t i = 0; i < d->n_links; i++)
-			if (!strcmp(token, link_watch_token(d->links[i])))
-				link_on_watch(d->links[i]);
-	}
-	if (rc < 0) {
-		/* the rings need no XenStore: links keep running while it is away */
-		log_msg(LOG_WARNING, "lost the connection to XenStore (xenstored restarted?): "
-			"reconnecting");
-		d->xs_retry_ms = now_ms();
-		d->xs_backoff_ms = 0;
-		return;
-	}
-	/* release first: a rebooted guest is a destroyed domain, then a new one */
-	for (size_t i = 0; released && i < d->n_links; i++)
-		link_on_release(d->links[i]);
-	if (introduced)
-		domains_introduced(d);
-}
-
-/*
- * A new connection re-registers every watch, whose first events make each
- * link look again; what we published is written again. Until xenstored is
- * back, tries again after a pause that doubles up to XS_RETRY_MAX_MS.
- */
-static void xenstore_reconnect(struct daemon *d)
-{
-	char err[XSTORE_ERR_LEN];
-
-	if (xstore_reconnect(d->env.xs, err, sizeof(err))) {
-		d->xs_backoff_ms = d->xs_backoff_ms ? d->xs_backoff_ms * 2 : XS_RETRY_MIN_MS;
-		if (d->xs_backoff_ms > XS_RETRY_MAX_MS)
-			d->xs_backoff_ms = XS_RETRY_MAX_MS;
-		log_msg(LOG_DEBUG, "%s (retrying in %u ms)", err, d->xs_backoff_ms);
-		d->xs_retry_ms = now_ms() + d->xs_backoff_ms;
-		return;
-	}
-	d->xs_retry_ms = 0;
-	log_msg(LOG_NOTICE, "reconnected to XenStore");
 	for (size_t i = 0; i < d->n_links; i++)
 		link_on_xenstore_back(d->links[i]);
 }
 
-/* --- the loop ------------------------------------------------------------------------ */
-
-/* 0 when a link has work left, until the nearest deadline, or forever (-1). */
-static int loop_timeout(const struct daemon *d)
+/* Now when a link has work left, else its nearest deadline. */
+static int64_t next_deadline(struct loop *lp)
 {
-	int64_t first = d->xs_retry_ms, now;
+	struct daemon *d = daemon_of(lp);
+	int64_t first = 0;
 
 	for (size_t i = 0; i < d->n_links; i++) {
 		int64_t t = link_deadline(d->links[i]);
 
 		if (link_busy(d->links[i]))
-			return 0;
+			return 1;
 		if (t && (!first || t < first))
 			first = t;
 	}
-	if (!first)
-		return -1;
-	now = now_ms();
-	if (first <= now)
-		return 0;
-	return first - now > 60000 ? 60000 : (int)(first - now);
-}
-
-static void run_due(struct daemon *d)
-{
-	int64_t now = now_ms();
-
-	if (d->xs_retry_ms && d->xs_retry_ms <= now)
-		xenstore_reconnect(d);
-
-	for (size_t i = 0; i < d->n_links; i++) {
-		struct link *l = d->links[i];
-		int64_t t = link_deadline(l);
-
-		if (link_busy(l))
-			link_service(l);
-		if (t && t <= now)
-			link_on_deadline(l);
-	}
+	return first;
 }
 
 /* systemd's one-line STATUS=, e.g. "3 links, 2 running", sent when it changes. */
@@ -628,67 +538,51 @@ static void tell_status(struct daemon *d)
 			 d->reload_error);
 }
 
-static int run(struct daemon *d)
+static void on_round(struct loop *lp, int64_t now)
 {
-	struct epoll_event evs[MAX_EVENTS];
+	struct daemon *d = daemon_of(lp);
 
-	while (!d->stop) {
-		int n = epoll_wait(d->env.epfd, evs, MAX_EVENTS, loop_timeout(d));
+	for (size_t i = 0; i < d->n_links; i++) {
+		struct link *l = d->links[i];
+		int64_t t = link_deadline(l);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_msg(LOG_ERR, "epoll_wait: %s", strerror(errno));
-			return 1;
-		}
-		for (int i = 0; i < n && !d->stop; i++) {
-			struct ev_source *src = evs[i].data.ptr;
-
-			src->handle(src, evs[i].events);
-		}
-		run_due(d);
-		free_dead(d);
-		tell_status(d);
+		if (link_busy(l))
+			link_service(l);
+		if (t && t <= now)
+			link_on_deadline(l, now);
 	}
-	return d->exit_code;
+	tell_status(d);
 }
+
+static const struct loop_ops daemon_ops = {
+	.reload = on_reload,
+	.terminate = on_terminate,
+	.watch = on_watch,
+	.domains = on_domains,
+	.xenstore_back = on_xenstore_back,
+	.deadline = next_deadline,
+	.round = on_round,
+};
 
 /* --- setting up ---------------------------------------------------------------------- */
 
 static int setup(struct daemon *d)
 {
-	char err[NETLINK_ERR_LEN];
+	char err[LOOP_ERR_LEN];
 
-	d->sig_fd = ev_signalfd();
-	if (d->sig_fd < 0) {
-		log_msg(LOG_ERR, "cannot set up signal handling: %s", strerror(errno));
-		return -1;
-	}
-	d->env.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->env.epfd < 0 || ev_add(d->env.epfd, d->sig_fd, &d->sig_src, on_signal)) {
-		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
-		return -1;
-	}
-	d->env.xs = xstore_open(err, sizeof(err));
-	if (!d->env.xs || xstore_own_domid(d->env.xs, &d->env.own_domid, err, sizeof(err))) {
+	if (loop_open(&d->loop, &daemon_ops, d, err, sizeof(err))) {
 		log_msg(LOG_ERR, "%s", err);
 		return -1;
 	}
-	if (xstore_watch(d->env.xs, XSTORE_RELEASE, TOKEN_RELEASE, err, sizeof(err)) ||
-	    xstore_watch(d->env.xs, XSTORE_INTRODUCE, TOKEN_INTRODUCE, err, sizeof(err))) {
-		log_msg(LOG_ERR, "%s", err);
-		return -1;
-	}
-	if (ev_add(d->env.epfd, xstore_fd(d->env.xs), &d->xs_src, on_xenstore)) {
-		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
-		return -1;
-	}
+	d->env.epfd = d->loop.epfd;
+	d->env.xs = d->loop.xs;
+	d->env.own_domid = d->loop.own_domid;
 	d->env.nl = netlink_open(err, sizeof(err));
 	if (!d->env.nl) {
 		log_msg(LOG_ERR, "%s", err);
 		return -1;
 	}
-	d->ctl = control_open(d->o->control, d->env.epfd, on_command, d, err, sizeof(err));
+	d->ctl = control_open(d->o->control, d->loop.epfd, on_command, d, err, sizeof(err));
 	if (!d->ctl) {
 		log_msg(LOG_ERR, "%s", err);
 		return -1;
@@ -699,21 +593,15 @@ static int setup(struct daemon *d)
 static void teardown(struct daemon *d)
 {
 	stop_links(d, "shutting down");
-	free_dead(d);
 	free(d->links);
-	free(d->dead);
 	control_close(d->ctl);
 	netlink_close(d->env.nl);
-	xstore_close(d->env.xs);
-	if (d->sig_fd >= 0)
-		close(d->sig_fd);
-	if (d->env.epfd >= 0)
-		close(d->env.epfd);
+	loop_close(&d->loop);
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .sig_fd = -1, .env.epfd = -1 };
+	struct daemon d = { .loop = { .epfd = -1, .sig_fd = -1 } };
 	struct link_config *cfgs = NULL;
 	struct config_error err;
 	struct opts o = { 0 };
@@ -737,7 +625,7 @@ int main(int argc, char **argv)
 		d.status_stale = true;
 		tell_status(&d);
 		sd_notify_send("READY=1");
-		ret = run(&d);
+		ret = loop_run(&d.loop);
 		sd_notify_send("STOPPING=1");
 	}
 	free(cfgs);

@@ -1,25 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * One link (see link.h): its device, its channel, the handshake and the data
- * path.
+ * One link's state machine (see link.h): finding the peer, offering or
+ * taking the channel, the handshake, running, losing the peer and coming
+ * back. The data path (datapath.c) moves the packets and reports what
+ * stops it; the device (device.c) is made and set up once per link; this
+ * file decides what happens next, and is the only one that tears anything
+ * down.
  *
- * Data path, one copy per packet per side, made by the kernel:
- *  - device to ring: readv() from the TUN fd straight into the ring's free
- *    spans, after room for the 8-byte frame header, which frame_seal() then
- *    writes in front; commit.
- *  - ring to device: frame_parse() on the readable spans, writev() of the
- *    payload spans to the TUN fd, consume.
- * The device is opened with IFF_VNET_HDR: each packet comes and goes with a
- * virtio-net header, which readv() puts aside (we check it before it may
- * cross) and writev() takes from our checked copy. With the peer's consent
- * (HELLO's features) the headers cross too, and the kernel's offloads with
- * them: partial checksums and 64 KiB TCP/UDP super-packets, one frame each
- * instead of some forty.
- * A full ring stops polling the TUN fd for input until the peer has read;
- * the kernel's queue in front of the device holds (and, when full, drops)
- * what comes meanwhile, which shows as the device's tx_dropped ("no room").
+ * What a peer controls here, and what bounds the work it can cause:
+ *  - its event channel: a wake-up that finds nothing new (no frame, no room
+ *    freed, no change of state) is spurious, and after SPURIOUS_FREE of them
+ *    in a row the port is unmasked later and later, up to SPURIOUS_MAX_MS,
+ *    as Linux's backends do with lateeoi (XSA-332);
+ *  - the keys under the channel's path in XenStore, which it may rewrite at
+ *    will: the link looks at them at most WATCH_BURST times at once, then
+ *    once per WATCH_INTERVAL_MS;
+ *  - when it connects and leaves: clean ends are damped (pace.h), errors
+ *    back off from BACKOFF_MIN_MS to BACKOFF_MAX_MS.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -27,39 +25,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/uio.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "datapath.h"
+#include "device.h"
 #include "event.h"
+#include "filter.h"
 #include "frame.h"
 #include "link.h"
 #include "log.h"
-#include "netlink.h"
-#include "tun.h"
+#include "pace.h"
+#include "status.h"
+#include "util.h"
 #include "vchan/vchan.h"
 
-#define ERR_LEN			640
+#define ERR_LEN			DP_WHY_LEN
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		5000
 #define FAIL_RETRY_MIN_MS	1000
 #define FAIL_RETRY_MAX_MS	60000
 /* A connection that lasted this long wipes the slate of earlier errors. */
 #define STABLE_MS		10000
-#define GNTALLOC_DEFAULT_LIMIT	1024u
-/* How long a new watched device may take to route its IPv6 peers. */
-#define PEER_ROUTE_WAIT_MS	1000
-
-struct link_stats {
-	uint64_t tx_packets, tx_bytes;	/* device to peer */
-	uint64_t tx_oversize;		/* longer than the agreed maximum payload */
-	uint64_t tx_offload;		/* offload headers the link cannot carry */
-	uint64_t rx_packets, rx_bytes;	/* peer to device */
-	uint64_t rx_malformed;		/* frames that broke the protocol (each a reset) */
-	uint64_t rx_tun_errors;		/* packets the device refused */
-	uint64_t connects;		/* handshakes completed */
-	uint64_t reconnects;		/* channels lost after they had connected */
-};
+#define SPURIOUS_FREE		2
+#define SPURIOUS_MAX_MS		1000
+#define WATCH_BURST		8
+#define WATCH_INTERVAL_MS	100
 
 struct link {
 	struct link_config cfg;
@@ -69,7 +59,8 @@ struct link {
 	enum link_state state;
 	time_t since;			/* wall clock, for status */
 	int64_t since_ms;		/* monotonic, for durations */
-	int64_t deadline_ms;		/* 0: none */
+	int64_t deadline_ms;		/* the state's: 0 for none */
+	uint64_t transitions;		/* state changes, a kind of progress */
 	bool dead;			/* stopped: ignore events until freed */
 
 	/* the peer */
@@ -78,53 +69,39 @@ struct link {
 	char xs_path[CONFIG_XS_PATH_MAX + 1];
 	bool watching;			/* client: our watch is on watch_path */
 	char watch_path[CONFIG_XS_PATH_MAX + 1];
+	bool watch_fired;		/* and we have not looked since */
+	struct rate_limit watch_rate;
 
 	/* our state key as last written (docs/protocol.md): "" while there is none */
 	char state_path[CONFIG_XS_PATH_MAX + 1];
 	const char *state_value;
 
-	/* the device */
-	bool dev_open;
-	struct tun_dev tun;
+	/* the device, and what the peer may send through it */
+	struct device dev;
 	struct ev_source tun_src;
-	bool tun_polled;		/* EPOLLIN asked for */
-	bool tun_readable;		/* epoll said so, and no EAGAIN since */
-	bool carrier;
-	uint32_t dev_features;		/* FRAME_FEAT_* the device can do */
+	struct source_filter filter;
 
 	/* the channel */
 	struct vchan *v;
-	struct vchan_ring *r;
 	struct ev_source vchan_src;
 	unsigned int grants;		/* server: what our offer costs */
 	struct frame_hello hello;	/* ours */
-	struct frame_limits lim;	/* agreed; zero before the peer's HELLO */
-	size_t tx_cap;			/* longest packet we send, without a virtio-net header */
-	size_t tx_need;			/* ring room it takes as a frame */
-	size_t tx_off;			/* where in a frame the packet starts */
-	bool tx_blocked;		/* ring full: TUN input paused */
-	bool busy;
-	bool tun_write_warned;
+	struct datapath dp;
+	bool busy;			/* a pump ended with work left */
 
+	/* how often the peer may make us work */
+	unsigned int spurious;		/* events in a row that brought nothing */
+	uint64_t event_progress;	/* progress as of the last event */
+	int64_t unmask_ms;		/* when to hear the peer's events again; 0: now */
+	struct flap flap;
 	unsigned int backoff_ms;	/* after protocol errors */
 	unsigned int fail_ms;		/* after setup failures */
-	struct link_stats st;
+
+	uint64_t connects;		/* handshakes completed */
+	uint64_t reconnects;		/* channels lost after they had connected */
 	char last_error[ERR_LEN];
 	time_t last_error_at;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static size_t min_size(size_t a, size_t b)
-{
-	return a < b ? a : b;
-}
 
 static bool is_server(const struct link *l)
 {
@@ -145,16 +122,10 @@ static unsigned int order_of(uint32_t size)
 	return order;
 }
 
-/* "4K", "1M", or bytes: sizes as the configuration writes them. */
-static const char *size_text(size_t size, char *buf, size_t len)
+/* A connection's coming and going is news, unless the peer flaps (pace.h). */
+static int news(const struct link *l)
 {
-	if (size >= 1048576 && !(size % 1048576))
-		snprintf(buf, len, "%zuM", size / 1048576);
-	else if (size >= 1024 && !(size % 1024))
-		snprintf(buf, len, "%zuK", size / 1024);
-	else
-		snprintf(buf, len, "%zu", size);
-	return buf;
+	return flap_quiet(&l->flap, now_ms()) ? LOG_DEBUG : LOG_NOTICE;
 }
 
 const char *link_state_name(enum link_state state)
@@ -166,8 +137,10 @@ const char *link_state_name(enum link_state state)
 		[LINK_HANDSHAKE] = "HANDSHAKE", [LINK_RUNNING] = "RUNNING",
 	};
 
-	return (unsigned int)state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
+	return (unsigned int)state < ARRAY_SIZE(names) ? names[state] : "?";
 }
+
+/* --- the state key -------------------------------------------------------------------- */
 
 /* What the state key says of a state; NULL: no key (stopped). */
 static const char *state_value(enum link_state state)
@@ -191,11 +164,13 @@ static const char *state_value(enum link_state state)
  * The state key for the watchers of both ends, written when its path or
  * value changes: the path names the peer, so a link to a name that moved to
  * another domain moves its key. A failed write leaves nothing remembered,
- * so the next call tries again.
+ * so the next call tries again. Only the daemon that holds the link's device
+ * writes it: another one, started for the same link, must not say "waiting"
+ * for the one that runs it, nor remove its key.
  */
 static void state_publish(struct link *l)
 {
-	const char *value = state_value(l->state);
+	const char *value = l->dev.open ? state_value(l->state) : NULL;
 	char path[CONFIG_XS_PATH_MAX + 1] = "", err[XSTORE_ERR_LEN];
 	unsigned int peer = l->peer_known ? l->peer_domid : l->cfg.peer_domid;
 
@@ -231,6 +206,7 @@ static void set_state(struct link *l, enum link_state state)
 		l->since = time(NULL);
 		l->since_ms = now_ms();
 		l->deadline_ms = 0;
+		l->transitions++;
 	}
 	state_publish(l);
 }
@@ -245,7 +221,7 @@ static void __attribute__((format(printf, 2, 3))) set_error(struct link *l, cons
 	l->last_error_at = time(NULL);
 }
 
-/* --- configuration checks ----------------------------------------------------------- */
+/* --- configuration checks ------------------------------------------------------------- */
 
 static void __attribute__((format(printf, 2, 3)))
 config_err(struct config_error *err, const char *fmt, ...)
@@ -310,7 +286,7 @@ int link_check_config(const struct link_config *cfg, struct config_error *err)
 	return check_ring_fit(cfg, CONFIG_KEY_WRITE_RING, cfg->write_ring, err);
 }
 
-/* --- epoll ---------------------------------------------------------------------------- */
+/* --- the device ---------------------------------------------------------------------------- */
 
 static void epoll_set(struct link *l, int op, int fd, uint32_t events, struct ev_source *src)
 {
@@ -320,258 +296,42 @@ static void epoll_set(struct link *l, int op, int fd, uint32_t events, struct ev
 		log_link(LOG_ERR, l->cfg.name, "epoll_ctl on fd %d: %s", fd, strerror(errno));
 }
 
-/* TUN input on or off; errors and hang-ups come either way. */
-static void tun_poll(struct link *l, bool on)
-{
-	if (!l->dev_open || l->tun_polled == on)
-		return;
-	epoll_set(l, EPOLL_CTL_MOD, l->tun.fd, on ? EPOLLIN : 0, &l->tun_src);
-	l->tun_polled = on;
-}
-
-/* --- the device ------------------------------------------------------------------------ */
-
-static void carrier(struct link *l, bool on)
-{
-	char err[TUN_ERR_LEN];
-
-	if (!l->dev_open || l->carrier == on)
-		return;
-	l->carrier = on;
-	if (!l->tun.carrier_ctl)
-		return;
-	if (tun_set_carrier(&l->tun, on, err, sizeof(err)))
-		log_link(LOG_WARNING, l->cfg.name, "%s", err);
-}
-
-static void addr_text(const struct config_addr *a, bool with_prefix, unsigned int prefix,
-		      char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	inet_ntop(a->family, &a->addr, ip, sizeof(ip));
-	if (with_prefix)
-		snprintf(buf, len, "%s/%u", ip, prefix);
-	else
-		snprintf(buf, len, "%s", ip);
-}
-
-/* The n-th PeerAddress of a family, for the n-th Address of that family. */
-static const struct config_addr *peer_of(const struct link_config *cfg, size_t idx)
-{
-	const struct config_addr *a = &cfg->addrs[idx];
-	size_t nth = 0, i;
-
-	for (i = 0; i < idx; i++)
-		if (cfg->addrs[i].family == a->family)
-			nth++;
-	for (i = 0; i < cfg->n_peer_addrs; i++) {
-		if (cfg->peer_addrs[i].family != a->family)
-			continue;
-		if (!nth--)
-			return &cfg->peer_addrs[i];
-	}
-	return NULL;
-}
-
-static int add_addresses(struct link *l, char *err, size_t len)
-{
-	const struct link_config *cfg = &l->cfg;
-
-	for (size_t i = 0; i < cfg->n_addrs; i++) {
-		const struct config_addr *a = &cfg->addrs[i], *p = peer_of(cfg, i);
-		char local[INET6_ADDRSTRLEN + 8], peer[INET6_ADDRSTRLEN + 8];
-		/* DAD on a point-to-point link finds nobody, and would hold IPv6 back for seconds */
-		struct netlink_addr na = { .local = local, .nodad = true };
-		int rc;
-
-		if (p) {
-			addr_text(a, false, 0, local, sizeof(local));
-			addr_text(p, true, p->prefix_set ? p->prefix : a->prefix, peer,
-				  sizeof(peer));
-			na.peer = peer;
-		} else {
-			addr_text(a, true, a->prefix, local, sizeof(local));
-		}
-		rc = netlink_addr_add(l->env->nl, l->tun.name, &na, err, len);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-static bool has_ipv6(const struct config_addr *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (a[i].family == AF_INET6)
-			return true;
-	return false;
-}
-
-/* Until Linux has routed each IPv6 peer: it does so after the address is added. */
-static void wait_peer_routes(struct link *l)
-{
-	const struct link_config *cfg = &l->cfg;
-	char peer[INET6_ADDRSTRLEN], err[NETLINK_ERR_LEN];
-
-	for (size_t i = 0; i < cfg->n_peer_addrs; i++) {
-		if (cfg->peer_addrs[i].family != AF_INET6)
-			continue;
-		addr_text(&cfg->peer_addrs[i], false, 0, peer, sizeof(peer));
-		if (netlink_wait_route(l->env->nl, l->tun.name, peer, PEER_ROUTE_WAIT_MS, err,
-				       sizeof(err)))
-			log_link(LOG_WARNING, l->cfg.name, "%s", err);
-	}
-}
-
-/*
- * Watched: vchan-tun-watch sets the device up and down, and the addresses
- * must survive that. Linux drops IPv6 ones on down unless told to keep them,
- * and routes an IPv6 peer only for an address added while the device is up
- * (and routed before it goes down): a new device is up for the moment that
- * takes, while its state key says it is not connected, so no watcher minds.
- */
-static int watched_addresses(struct link *l, char *err, size_t len)
-{
-	const struct link_config *cfg = &l->cfg;
-	char down_err[NETLINK_ERR_LEN];
-	struct netlink_link st;
-	bool flip;
-	int rc, down;
-
-	if (!has_ipv6(cfg->addrs, cfg->n_addrs))
-		return add_addresses(l, err, len);
-	rc = netlink_keep_addr_on_down(l->tun.name, err, len);
-	if (!rc)
-		rc = netlink_link_get(l->env->nl, l->tun.name, &st, err, len);
-	if (rc)
-		return rc;
-	flip = has_ipv6(cfg->peer_addrs, cfg->n_peer_addrs) && !(st.flags & IFF_UP);
-	if (flip)
-		rc = netlink_set_up(l->env->nl, l->tun.name, true, err, len);
-	if (!rc)
-		rc = add_addresses(l, err, len);
-	if (!flip)
-		return rc;
-	if (!rc)
-		wait_peer_routes(l);
-	/* down again even after an error: the device is the watcher's to set up */
-	down = netlink_set_up(l->env->nl, l->tun.name, false, down_err, sizeof(down_err));
-	if (!rc && down)
-		snprintf(err, len, "%s", down_err);
-	return rc ? rc : down;
-}
-
 static void on_tun(struct ev_source *src, uint32_t events);
 
-static int device_configure(struct link *l, char *err, size_t len)
+static int device_up(struct link *l, char *err, size_t len)
 {
-	int rc;
+	int rc = device_open(&l->dev, &l->cfg, l->env->nl, err, len);
 
-	if (l->tun.persist != l->cfg.persistent) {
-		rc = tun_set_persist(&l->tun, l->cfg.persistent, err, len);
-		if (rc)
-			return rc;
-	}
-	/* up before the addresses: Linux routes an IPv6 peer only if added to a link that is up */
-	rc = netlink_set_mtu(l->env->nl, l->tun.name, l->cfg.mtu, err, len);
-	if (!rc && l->cfg.watched)
-		return watched_addresses(l, err, len);
-	if (!rc)
-		rc = netlink_set_up(l->env->nl, l->tun.name, true, err, len);
-	if (!rc)
-		rc = add_addresses(l, err, len);
-	return rc;
-}
-
-/* HELLO's feature bits and the TUN_F_* offloads they stand for. */
-static const struct {
-	uint32_t feature;
-	unsigned int offload;
-} offload_map[] = {
-	{ FRAME_FEAT_CSUM, TUN_F_CSUM },
-	{ FRAME_FEAT_TSO4, TUN_F_TSO4 },
-	{ FRAME_FEAT_TSO6, TUN_F_TSO6 },
-	{ FRAME_FEAT_TSO_ECN, TUN_F_TSO_ECN },
-	{ FRAME_FEAT_USO, TUN_F_USO4 | TUN_F_USO6 },
-};
-
-/* What we can offer: the offloads the kernel takes on this device. */
-static uint32_t features_of_offload(const struct tun_dev *t)
-{
-	uint32_t features = FRAME_FEAT_VNET_HDR;
-
-	if (!t->vnet_hdr)
-		return 0;
-	for (size_t i = 0; i < sizeof(offload_map) / sizeof(offload_map[0]); i++)
-		if ((t->offload_ok & offload_map[i].offload) == offload_map[i].offload)
-			features |= offload_map[i].feature;
-	return frame_features_normalize(features);
-}
-
-static unsigned int offload_of_features(uint32_t features)
-{
-	unsigned int offload = 0;
-
-	for (size_t i = 0; i < sizeof(offload_map) / sizeof(offload_map[0]); i++)
-		if (features & offload_map[i].feature)
-			offload |= offload_map[i].offload;
-	return offload;
-}
-
-/* Creates the device, or takes a persistent one over, carrier off. */
-static int device_open(struct link *l, char *err, size_t len)
-{
-	struct tun_opts o = {
-		.mode = l->cfg.mode == CONFIG_MODE_TAP ? TUN_MODE_TAP : TUN_MODE_TUN,
-		.no_carrier = true,
-		.vnet_hdr = true,
-	};
-	int rc;
-
-	rc = tun_create(&l->tun, l->cfg.ifname, &o, err, len);
-	if (rc == -EBUSY)
-		rc = tun_attach(&l->tun, l->cfg.ifname, &o, err, len);
 	if (rc)
 		return rc;
-	l->carrier = false;
-	rc = device_configure(l, err, len);
-	if (rc) {
-		tun_close(&l->tun);
-		return rc;
-	}
-	l->dev_open = true;
-	l->tun_polled = false;
-	l->tun_readable = false;
 	l->tun_src.handle = on_tun;
-	epoll_set(l, EPOLL_CTL_ADD, l->tun.fd, 0, &l->tun_src);
-	l->dev_features = features_of_offload(&l->tun);
-	log_link(LOG_INFO, l->cfg.name, "device %s ready (%s, mtu %u, %zu address%s%s)",
-		 l->tun.name, config_mode_name(l->cfg.mode), l->cfg.mtu, l->cfg.n_addrs,
-		 l->cfg.n_addrs == 1 ? "" : "es", l->tun.persist ? ", persistent" : "");
+	/* errors and hang-ups always; input once packets may flow (datapath_run) */
+	epoll_set(l, EPOLL_CTL_ADD, l->dev.tun.fd, 0, &l->tun_src);
+	datapath_set_device(&l->dp, l->env->epfd, l->dev.tun.fd, &l->tun_src, l->dev.tun.name,
+			    l->dev.tun.vnet_hdr, &l->filter);
 	return 0;
 }
 
-/* Closing the fd removes a device that is not persistent, addresses and all. */
-static void device_close(struct link *l)
+static void device_down(struct link *l)
 {
-	if (!l->dev_open)
+	if (!l->dev.open)
 		return;
-	carrier(l, false);
-	epoll_set(l, EPOLL_CTL_DEL, l->tun.fd, 0, NULL);
-	tun_close(&l->tun);
-	l->dev_open = false;
+	epoll_set(l, EPOLL_CTL_DEL, l->dev.tun.fd, 0, NULL);
+	device_close(&l->dev);
+	datapath_set_device(&l->dp, l->env->epfd, -1, NULL, l->cfg.ifname, false, &l->filter);
 }
 
-/* --- the channel ------------------------------------------------------------------------ */
+/* --- the channel ---------------------------------------------------------------------------- */
 
 static void on_vchan(struct ev_source *src, uint32_t events);
 
 static void channel_attach(struct link *l, struct vchan *v)
 {
 	l->v = v;
-	l->r = vchan_ring(v);
 	l->vchan_src.handle = on_vchan;
+	l->spurious = 0;
+	l->unmask_ms = 0;
+	datapath_start(&l->dp, v);
 	epoll_set(l, EPOLL_CTL_ADD, vchan_fd(v), EPOLLIN, &l->vchan_src);
 }
 
@@ -603,6 +363,7 @@ static void channel_close(struct link *l)
 	if (!l->v)
 		return;
 	epoll_set(l, EPOLL_CTL_DEL, vchan_fd(l->v), 0, NULL);
+	datapath_stop(&l->dp);
 	vchan_close(l->v);
 	/* a server's default path is our state key's directory: gone with it */
 	if (is_server(l) && !l->cfg.xs_path[0]) {
@@ -611,27 +372,17 @@ static void channel_close(struct link *l)
 	}
 	remove_default_dirs(l);
 	l->v = NULL;
-	l->r = NULL;
 	l->env->grants_used -= l->grants;
 	l->grants = 0;
 	l->busy = false;
-	l->tx_blocked = false;
-	memset(&l->lim, 0, sizeof(l->lim));
+	l->unmask_ms = 0;
 }
 
-/* A CLOSE frame with the reason, if the ring has room for it. */
+/* A CLOSE frame with the reason, if there is a channel that takes one. */
 static void send_close(struct link *l, const char *why)
 {
-	struct iovec span[2];
-	size_t n;
-
-	if (!l->v || (l->state != LINK_HANDSHAKE && l->state != LINK_RUNNING))
-		return;
-	if (vchan_ring_writable(l->r, span) < frame_total(FRAME_CLOSE_MAX))
-		return;
-	n = frame_close_write(span, why);
-	vchan_ring_commit(l->r, n);
-	vchan_flush(l->v);
+	if (l->v && (l->state == LINK_HANDSHAKE || l->state == LINK_RUNNING))
+		datapath_send_close(&l->dp, why);
 }
 
 static void client_unwatch(struct link *l)
@@ -640,6 +391,7 @@ static void client_unwatch(struct link *l)
 		return;
 	xstore_unwatch(l->env->xs, l->watch_path, l->token);
 	l->watching = false;
+	l->watch_fired = false;
 }
 
 static unsigned int next_delay(unsigned int cur, unsigned int min, unsigned int max)
@@ -699,8 +451,8 @@ static void server_open(struct link *l)
 	l->env->grants_used += l->grants;
 	l->fail_ms = 0;
 	set_state(l, LINK_OFFERING);
-	log_link(LOG_INFO, l->cfg.name, "offering the channel to domain %u at %s", l->peer_domid,
-		 l->xs_path);
+	log_link(flap_quiet(&l->flap, now_ms()) ? LOG_DEBUG : LOG_INFO, l->cfg.name,
+		 "offering the channel to domain %u at %s", l->peer_domid, l->xs_path);
 }
 
 static void start_handshake(struct link *l);
@@ -748,7 +500,7 @@ static void client_begin(struct link *l)
 		 l->xs_path);
 }
 
-/* --- the peer ---------------------------------------------------------------------------- */
+/* --- the peer -------------------------------------------------------------------------------- */
 
 /* Finds the peer's domid; false (state WAITING_PEER) when it is not there. */
 static bool peer_find(struct link *l, const struct xstore_domain *doms, size_t n,
@@ -799,8 +551,8 @@ static void peer_find_and_connect(struct link *l, const struct xstore_domain *do
 	unsigned int server, client;
 	char err[ERR_LEN];
 
-	/* a device lost while we waited for the peer comes back first */
-	if (!l->dev_open && device_open(l, err, sizeof(err))) {
+	/* the device first: it is what makes this daemon the link's one owner */
+	if (!l->dev.open && device_up(l, err, sizeof(err))) {
 		fail_retry(l, "%s", err);
 		return;
 	}
@@ -831,7 +583,7 @@ static void connect_peer(struct link *l)
 	free(doms);
 }
 
-/* --- going down -------------------------------------------------------------------------- */
+/* --- going down ------------------------------------------------------------------------------ */
 
 static bool channel_up(const struct link *l)
 {
@@ -844,37 +596,49 @@ static void lose_channel(struct link *l, bool error, const char *why)
 	bool was_running = l->state == LINK_RUNNING;
 
 	if (channel_up(l))
-		l->st.reconnects++;
+		l->reconnects++;
 	if (was_running && now_ms() - l->since_ms >= STABLE_MS)
 		l->backoff_ms = 0;
 	if (error)
 		l->backoff_ms = next_delay(l->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
-	carrier(l, false);
-	tun_poll(l, false);
-	l->tun_write_warned = false;
+	device_carrier(&l->dev, false, l->cfg.name);
 	/* the same error again and again (a mode mismatch) is said once; status counts */
-	log_link(!error ? LOG_NOTICE : strcmp(why, l->last_error) ? LOG_WARNING : LOG_DEBUG,
+	log_link(!error ? news(l) : strcmp(why, l->last_error) ? LOG_WARNING : LOG_DEBUG,
 		 l->cfg.name, "%s%s", was_running ? "carrier off: " : "", why);
 	set_error(l, "%s", why);
 }
 
-static void enter_backoff(struct link *l)
+/* A pause before the next channel, and the peer told why in the log once in a while. */
+static void enter_backoff(struct link *l, unsigned int ms)
 {
 	channel_close(l);
 	set_state(l, LINK_BACKOFF);
-	l->deadline_ms = now_ms() + l->backoff_ms;
+	l->deadline_ms = now_ms() + ms;
+}
+
+/* A clean end that comes too soon after others: the next channel waits. */
+static unsigned int damp(struct link *l)
+{
+	unsigned int hold = flap_down(&l->flap, now_ms()), count;
+
+	if (flap_report(&l->flap, now_ms(), &count))
+		log_link(LOG_NOTICE, l->cfg.name, "the peer connects and leaves too fast: %u "
+			 "connection%s ended since the last report; each next one waits until it "
+			 "calms down (flap damping)", count, count == 1 ? "" : "s");
+	return hold;
 }
 
 /*
  * The channel is over (peer closed, died, or broke the protocol): carrier
- * off, one line in the log, and a fresh channel, at once after a clean end,
- * after a growing pause after errors.
+ * off, one line in the log, and a fresh channel: at once after a clean end,
+ * unless the peer flaps (pace.h); after a growing pause after errors.
  */
 static void __attribute__((format(printf, 3, 4)))
 link_down(struct link *l, bool error, const char *fmt, ...)
 {
 	struct vchan_error e = { .msg = "" };
 	char why[ERR_LEN];
+	unsigned int hold;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -884,7 +648,12 @@ link_down(struct link *l, bool error, const char *fmt, ...)
 		send_close(l, why);
 	lose_channel(l, error, why);
 	if (error) {
-		enter_backoff(l);
+		enter_backoff(l, l->backoff_ms);
+		return;
+	}
+	hold = damp(l);
+	if (hold) {
+		enter_backoff(l, hold);
 		return;
 	}
 	if (!is_server(l)) {
@@ -895,8 +664,7 @@ link_down(struct link *l, bool error, const char *fmt, ...)
 	}
 	if (l->v && !vchan_server_reoffer(l->v, &e)) {
 		l->busy = false;
-		l->tx_blocked = false;
-		memset(&l->lim, 0, sizeof(l->lim));
+		datapath_start(&l->dp, l->v);
 		set_state(l, LINK_OFFERING);
 		return;
 	}
@@ -923,19 +691,33 @@ static void peer_gone(struct link *l)
 	set_state(l, LINK_WAITING_PEER);
 }
 
-/* --- handshake ---------------------------------------------------------------------------- */
+/* The device vanished under us (someone deleted it): make it again, later. */
+static void device_lost(struct link *l, const char *why)
+{
+	char msg[ERR_LEN];
+
+	snprintf(msg, sizeof(msg), "device %s failed (%s): recreating it", l->dev.tun.name, why);
+	l->dev.carrier = false; /* nothing to switch off on a dead fd */
+	if (l->v) {
+		lose_channel(l, true, msg);
+		send_close(l, msg);
+	}
+	channel_close(l);
+	client_unwatch(l);
+	device_down(l);
+	fail_retry(l, "%s", msg);
+}
+
+/* --- handshake ------------------------------------------------------------------------------- */
 
 static void start_handshake(struct link *l)
 {
-	struct iovec span[2];
-	size_t n;
-
+	struct vchan_ring *r = vchan_ring(l->v);
+	uint32_t features = l->dev.features;
 	size_t room;
-	uint32_t features = l->dev_features;
 
-	memset(&l->lim, 0, sizeof(l->lim));
 	/* a ring too small for the virtio-net header on top of the MTU: plain packets */
-	room = frame_room(vchan_ring_read_size(l->r));
+	room = frame_room(vchan_ring_read_size(r));
 	if (room < frame_payload_max(frame_mode(&l->cfg), l->cfg.mtu, FRAME_FEAT_VNET_HDR))
 		features = 0;
 	l->hello = (struct frame_hello){
@@ -950,366 +732,95 @@ static void start_handshake(struct link *l)
 	};
 	set_state(l, LINK_HANDSHAKE);
 	l->deadline_ms = now_ms() + LINK_HELLO_TIMEOUT_MS;
-	vchan_ring_writable(l->r, span);
-	n = frame_hello_write(span, &l->hello);
-	if (!n) {
+	if (datapath_send_hello(&l->dp, &l->hello)) {
 		link_down(l, true, "no room for our HELLO in a %zu-byte ring",
-			  vchan_ring_write_size(l->r));
+			  vchan_ring_write_size(r));
 		return;
 	}
-	vchan_ring_commit(l->r, n);
-	vchan_flush(l->v);
 	log_link(LOG_DEBUG, l->cfg.name, "channel connected, HELLO sent");
 	l->busy = true; /* the peer's HELLO may be there already */
 }
 
-/* The offloads the kernel may hand us, for a link that agreed on these features. */
-static int device_offload(struct link *l, uint32_t features)
-{
-	char err[TUN_ERR_LEN];
-
-	if (!l->tun.vnet_hdr || !tun_set_offload(&l->tun, offload_of_features(features), err,
-						 sizeof(err)))
-		return 0;
-	link_down(l, true, "%s", err);
-	return -1;
-}
-
 static void enter_running(struct link *l)
 {
+	struct vchan_ring *r = vchan_ring(l->v);
 	char rd[24], wr[24], feat[64];
 
 	set_state(l, LINK_RUNNING);
-	l->st.connects++;
-	l->tx_blocked = false;
-	l->tun_readable = true; /* EAGAIN will say otherwise */
-	carrier(l, true);
-	tun_poll(l, true);
-	log_link(LOG_NOTICE, l->cfg.name,
+	l->connects++;
+	device_carrier(&l->dev, true, l->cfg.name);
+	log_link(news(l), l->cfg.name,
 		 "carrier on: connected to domain %u, mtu %u, max payload %u, rings read %s "
 		 "write %s, offloads %s",
-		 l->peer_domid, l->lim.mtu, l->lim.max_payload,
-		 size_text(vchan_ring_read_size(l->r), rd, sizeof(rd)),
-		 size_text(vchan_ring_write_size(l->r), wr, sizeof(wr)),
-		 frame_features_text(l->lim.features, feat, sizeof(feat)));
-	if (l->lim.mtu < l->cfg.mtu)
+		 l->peer_domid, l->dp.lim.mtu, l->dp.lim.max_payload,
+		 size_text(vchan_ring_read_size(r), rd, sizeof(rd)),
+		 size_text(vchan_ring_write_size(r), wr, sizeof(wr)),
+		 frame_features_text(l->dp.lim.features, feat, sizeof(feat)));
+	if (l->dp.lim.mtu < l->cfg.mtu)
 		log_link(LOG_WARNING, l->cfg.name,
 			 "the peer's MTU is %u, ours %u: longer packets are dropped; configure "
 			 "the same MTU at both ends",
-			 l->lim.mtu, l->cfg.mtu);
+			 l->dp.lim.mtu, l->cfg.mtu);
 }
 
 /* 0, or -1 when the link went down. */
 static int handle_hello(struct link *l, const struct frame *f)
 {
+	size_t write_size = vchan_ring_write_size(vchan_ring(l->v));
 	struct frame_hello peer;
+	struct frame_limits lim;
 	const char *why = NULL;
 	size_t cap, need, vnet;
 	uint32_t offload;
-	char buf[160];
+	char buf[160], err[TUN_ERR_LEN];
 
 	if (frame_hello_parse(f, &peer, &why) != FRAME_OK) {
-		l->st.rx_malformed++;
+		l->dp.st.rx_malformed++;
 		link_down(l, true, "malformed HELLO from the peer: %s", why);
 		return -1;
 	}
-	if (frame_agree(&l->hello, &peer, &l->lim, buf, sizeof(buf))) {
+	if (frame_agree(&l->hello, &peer, &lim, buf, sizeof(buf))) {
 		link_down(l, true, "handshake failed: %s", buf);
 		return -1;
 	}
 	/* A peer may announce more than its ring (our write ring) holds: believe the ring. */
-	cap = min_size(l->lim.max_payload, frame_room(vchan_ring_write_size(l->r)));
-	need = frame_payload_max(l->lim.mode, l->lim.mtu, l->lim.features & FRAME_FEAT_VNET_HDR);
+	cap = min_size(lim.max_payload, frame_room(write_size));
+	need = frame_payload_max(lim.mode, lim.mtu, lim.features & FRAME_FEAT_VNET_HDR);
 	if (cap < need) {
 		link_down(l, true, "handshake failed: the peer's %zu-byte ring cannot hold a "
-			  "frame of MTU %u (%zu bytes)",
-			  vchan_ring_write_size(l->r), l->lim.mtu, frame_total(need));
+			  "frame of MTU %u (%zu bytes)", write_size, lim.mtu, frame_total(need));
 		return -1;
 	}
 	/* super-packets we could not send must not be asked of the kernel */
-	offload = l->lim.features;
-	if (cap < frame_payload_max(l->lim.mode, l->cfg.mtu, offload))
+	offload = lim.features;
+	if (cap < frame_payload_max(lim.mode, l->cfg.mtu, offload))
 		offload &= ~FRAME_FEAT_GSO;
-	if (device_offload(l, offload))
+	if (device_offload(&l->dev, offload, err, sizeof(err))) {
+		link_down(l, true, "%s", err);
 		return -1;
-	vnet = l->lim.features & FRAME_FEAT_VNET_HDR ? FRAME_VNET_HDR_LEN : 0;
-	cap = min_size(cap, frame_payload_max(l->lim.mode, l->cfg.mtu, offload));
-	l->tx_off = FRAME_HDR_LEN + vnet;
-	l->tx_cap = cap - vnet;
-	l->tx_need = frame_total(cap);
+	}
+	vnet = lim.features & FRAME_FEAT_VNET_HDR ? FRAME_VNET_HDR_LEN : 0;
+	cap = min_size(cap, frame_payload_max(lim.mode, l->cfg.mtu, offload));
+	datapath_consume_control(&l->dp);
+	datapath_run(&l->dp, &lim, cap - vnet, frame_total(cap), FRAME_HDR_LEN + vnet);
 	enter_running(l);
 	return 0;
 }
 
-/* --- data path ------------------------------------------------------------------------------ */
-
-static int span_count(const struct iovec span[2])
-{
-	return span[1].iov_len ? 2 : 1;
-}
-
-static void deliver(struct link *l, const struct frame *f)
-{
-	/* the checked copy of the peer's header, never the one in shared memory */
-	uint8_t vnet[FRAME_VNET_HDR_LEN] = { 0 };
-	size_t len = f->payload[0].iov_len + f->payload[1].iov_len;
-	struct iovec iov[3];
-	int cnt = 0;
-	ssize_t n;
-
-	if (l->tun.vnet_hdr) {
-		if (f->flags & FRAME_F_VNET)
-			memcpy(vnet, f->vnet, sizeof(vnet));
-		iov[cnt++] = (struct iovec){ .iov_base = vnet, .iov_len = sizeof(vnet) };
-	}
-	iov[cnt] = f->payload[0];
-	iov[cnt + 1] = f->payload[1];
-	cnt += span_count(f->payload);
-	do
-		n = writev(l->tun.fd, iov, cnt);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0) {
-		l->st.rx_packets++;
-		l->st.rx_bytes += len;
-		return;
-	}
-	/* ENOBUFS, EINVAL (not an IP packet), ...: the packet is lost, the stream is fine */
-	l->st.rx_tun_errors++;
-	log_link(l->tun_write_warned ? LOG_DEBUG : LOG_WARNING, l->cfg.name,
-		 "%s refused a %zu-byte packet: %s (counting such drops)", l->tun.name, len,
-		 strerror(errno));
-	l->tun_write_warned = true;
-}
-
-/* 0 when the frame was taken, -1 when the link went down over it. */
-static int rx_frame(struct link *l, const struct frame *f)
+/* A control frame from the peer: 0 when taken, -1 when the link went down over it. */
+static int handle_control(struct link *l)
 {
 	char reason[FRAME_CLOSE_MAX + 1];
 
-	switch (f->type) {
-	case FRAME_PACKET:
-		deliver(l, f);
-		return 0;
-	case FRAME_HELLO:
-		return handle_hello(l, f);
-	case FRAME_CLOSE:
-		frame_close_reason(f, reason, sizeof(reason));
-		link_down(l, false, "the peer closed the channel: %s",
-			  reason[0] ? reason : "(no reason given)");
-		return -1;
-	default:
-		return 0;
-	}
+	if (l->dp.control.type == FRAME_HELLO)
+		return handle_hello(l, &l->dp.control);
+	frame_close_reason(&l->dp.control, reason, sizeof(reason));
+	link_down(l, false, "the peer closed the channel: %s",
+		  reason[0] ? reason : "(no reason given)");
+	return -1;
 }
 
-static void bad_frame(struct link *l, enum frame_status st, const struct frame *f)
-{
-	l->st.rx_malformed++;
-	link_down(l, true, "malformed frame from the peer (%s: %s; type %u, flags 0x%x, "
-		  "length %" PRIu32 "): resetting the channel",
-		  frame_strerror(st), f->why ? f->why : "?", f->type, f->flags, f->length);
-}
-
-/* Ring to device. 1: budget used up; 0: no whole frame left; -1: the link went down. */
-static int rx_batch(struct link *l)
-{
-	for (int i = 0; i < LINK_BUDGET; i++) {
-		struct iovec span[2];
-		enum frame_status st;
-		struct frame f;
-		size_t n;
-
-		/* what we already know of first; the peer's index only when that runs out */
-		n = vchan_ring_readable_cached(l->r, span);
-		st = frame_parse(span, n, &l->lim, &f);
-		if (st == FRAME_MORE) {
-			n = vchan_ring_readable(l->r, span);
-			st = frame_parse(span, n, &l->lim, &f);
-			if (st == FRAME_MORE)
-				return 0;
-		}
-		if (st != FRAME_OK) {
-			bad_frame(l, st, &f);
-			return -1;
-		}
-		if (rx_frame(l, &f))
-			return -1;
-		vchan_ring_consume(l->r, f.total);
-		vchan_flush_if_waiting(l->v);
-	}
-	return 1;
-}
-
-static void tx_block(struct link *l)
-{
-	l->tx_blocked = true;
-	tun_poll(l, false);
-}
-
-static bool tx_unblock_if_room(struct link *l)
-{
-	struct iovec span[2];
-
-	if (vchan_ring_writable(l->r, span) < l->tx_need)
-		return false;
-	l->tx_blocked = false;
-	tun_poll(l, true);
-	return true;
-}
-
-static void device_lost(struct link *l, const char *why);
-
-/*
- * Frames a packet read into the ring, with the virtio-net header the kernel
- * gave us if the link carries them. Returns the bytes to commit, or 0 when
- * the packet cannot cross: its header asks for an offload the peer did not
- * agree to (queued before the agreement), or breaks a rule the peer would
- * reset the channel for.
- */
-static size_t tx_seal(struct link *l, const struct iovec span[2],
-		      const uint8_t vnet[FRAME_VNET_HDR_LEN], size_t len)
-{
-	struct frame_vnet v;
-	const char *why;
-
-	if (!l->tun.vnet_hdr)
-		return frame_seal(span, FRAME_PACKET, 0, (uint32_t)len);
-	frame_vnet_decode(vnet, &v);
-	if (l->lim.features & FRAME_FEAT_VNET_HDR) {
-		why = frame_vnet_check(&v, len, l->lim.features, l->lim.mode);
-		if (!why)
-			return frame_seal_vnet(span, vnet, (uint32_t)len);
-	} else if ((v.flags & FRAME_VNET_F_NEEDS_CSUM) || v.gso_type != FRAME_VNET_GSO_NONE) {
-		why = "the peer takes no virtio-net headers";
-	} else {
-		return frame_seal(span, FRAME_PACKET, 0, (uint32_t)len);
-	}
-	l->st.tx_offload++;
-	log_link(l->st.tx_offload == 1 ? LOG_WARNING : LOG_DEBUG, l->cfg.name,
-		 "dropped a %zu-byte packet whose offload header cannot cross: %s (counting such "
-		 "drops)", len, why);
-	return 0;
-}
-
-/* Device to ring. 1: budget used up; 0: nothing more to do now; -1: the link went down. */
-static int tx_batch(struct link *l)
-{
-	if (l->tx_blocked && !tx_unblock_if_room(l))
-		return 0;
-	for (int i = 0; i < LINK_BUDGET; i++) {
-		uint8_t vnet[FRAME_VNET_HDR_LEN];
-		struct iovec span[2], iov[3];
-		int cnt = 0;
-		size_t len, total;
-		ssize_t n;
-
-		if (!l->tun_readable)
-			return 0;
-		if (vchan_ring_writable_cached(l->r, span) < l->tx_need &&
-		    vchan_ring_writable(l->r, span) < l->tx_need) {
-			tx_block(l);
-			return 0;
-		}
-		/* the kernel's header aside, to be checked before it may cross */
-		if (l->tun.vnet_hdr)
-			iov[cnt++] = (struct iovec){ .iov_base = vnet, .iov_len = sizeof(vnet) };
-		/* the packet's place in the free spans */
-		frame_iov_slice(span, l->tx_off, l->tx_cap, iov + cnt);
-		cnt += span_count(iov + cnt);
-		n = readv(l->tun.fd, iov, cnt);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			l->tun_readable = false;
-			if (errno == EAGAIN)
-				return 0;
-			device_lost(l, strerror(errno));
-			return -1;
-		}
-		len = (size_t)n;
-		if (l->tun.vnet_hdr) {
-			if (len <= sizeof(vnet))
-				continue;
-			len -= sizeof(vnet);
-		}
-		/* the kernel says how long the packet was, even when it cut it to fit */
-		if (len > l->tx_cap) {
-			l->st.tx_oversize++;
-			continue;
-		}
-		if (!len)
-			continue;
-		total = tx_seal(l, span, vnet, len);
-		if (!total)
-			continue;
-		vchan_ring_commit(l->r, total);
-		l->st.tx_packets++;
-		l->st.tx_bytes += len;
-		vchan_flush_if_waiting(l->v);
-	}
-	return 1;
-}
-
-/*
- * Before the loop sleeps: ask the peer for events, then look once more, as
- * it may have acted between our last look and the request.
- */
-static void prepare_sleep(struct link *l)
-{
-	struct iovec span[2];
-	struct frame f;
-	size_t n;
-
-	n = vchan_ring_arm_read(l->r, span);
-	if (n && frame_parse(span, n, &l->lim, &f) != FRAME_MORE)
-		l->busy = true;
-	if (l->state == LINK_RUNNING && l->tx_blocked &&
-	    vchan_ring_arm_write(l->r, span) >= l->tx_need && tx_unblock_if_room(l))
-		l->busy = true;
-	if (vchan_ring_error(l->r))
-		l->busy = true; /* the next service reports it */
-}
-
-static void pump(struct link *l)
-{
-	enum vchan_state st = vchan_state(l->v);
-	uint64_t delivered;
-	int rx, tx = 0;
-
-	if (st == VCHAN_BROKEN) {
-		link_down(l, true, "channel broken: %s", vchan_error(l->v));
-		return;
-	}
-	/* the live byte first: what the peer wrote before closing is visible now */
-	delivered = l->st.rx_packets;
-	rx = rx_batch(l);
-	if (rx < 0)
-		return;
-	/*
-	 * A packet written to the device is often answered before writev()
-	 * returns (an echo reply, a TCP ack): the kernel has already queued the
-	 * answer, so read it now instead of after one more epoll_wait().
-	 */
-	if (l->st.rx_packets != delivered && l->tun_polled)
-		l->tun_readable = true;
-	if (st == VCHAN_CLOSED && !rx) {
-		link_down(l, false, "the peer closed the channel");
-		return;
-	}
-	if (l->state == LINK_RUNNING)
-		tx = tx_batch(l);
-	if (tx < 0)
-		return;
-	if (vchan_flush(l->v)) {
-		link_down(l, true, "channel broken: %s", vchan_error(l->v));
-		return;
-	}
-	if (rx > 0 || tx > 0) {
-		l->busy = true;
-		return;
-	}
-	prepare_sleep(l);
-}
+/* --- service ------------------------------------------------------------------------------------ */
 
 /* OFFERING: has a client come? true once the handshake has started. */
 static bool offer_taken(struct link *l)
@@ -1330,6 +841,7 @@ static bool offer_taken(struct link *l)
 	}
 }
 
+/* The data path moves what it can; what stops it is the state machine's to act on. */
 void link_service(struct link *l)
 {
 	l->busy = false;
@@ -1337,8 +849,28 @@ void link_service(struct link *l)
 		return;
 	if (l->state == LINK_OFFERING && !offer_taken(l))
 		return;
-	if (channel_up(l))
-		pump(l);
+	while (channel_up(l)) {
+		switch (datapath_pump(&l->dp)) {
+		case DP_IDLE:
+			return;
+		case DP_BUSY:
+			l->busy = true;
+			return;
+		case DP_CONTROL:
+			if (handle_control(l))
+				return;
+			continue;
+		case DP_PEER_CLOSED:
+			link_down(l, false, "the peer closed the channel");
+			return;
+		case DP_BROKEN:
+			link_down(l, true, "%s", l->dp.why);
+			return;
+		case DP_DEVICE_LOST:
+			device_lost(l, l->dp.why);
+			return;
+		}
+	}
 }
 
 bool link_busy(const struct link *l)
@@ -1346,24 +878,7 @@ bool link_busy(const struct link *l)
 	return l->busy && !l->dead;
 }
 
-/* --- events --------------------------------------------------------------------------------- */
-
-/* The device vanished under us (someone deleted it): make it again, later. */
-static void device_lost(struct link *l, const char *why)
-{
-	char msg[ERR_LEN];
-
-	snprintf(msg, sizeof(msg), "device %s failed (%s): recreating it", l->tun.name, why);
-	l->carrier = false; /* nothing to switch off on a dead fd */
-	if (l->v) {
-		lose_channel(l, true, msg);
-		send_close(l, msg);
-	}
-	channel_close(l);
-	client_unwatch(l);
-	device_close(l);
-	fail_retry(l, "%s", msg);
-}
+/* --- events ---------------------------------------------------------------------------------------- */
 
 static void on_tun(struct ev_source *src, uint32_t events)
 {
@@ -1375,8 +890,39 @@ static void on_tun(struct ev_source *src, uint32_t events)
 		device_lost(l, "the kernel reports an error on its fd");
 		return;
 	}
-	l->tun_readable = true;
+	l->dp.tun_readable = true;
 	link_service(l);
+}
+
+/*
+ * After the work an event asked for: did it bring anything (a frame, room
+ * freed, a change of state)? Then its port is unmasked at once; so too
+ * after the first SPURIOUS_FREE that did not, and then later and later.
+ */
+static void event_done(struct link *l)
+{
+	uint64_t progress = l->dp.progress + l->transitions;
+	unsigned int delay;
+
+	if (!l->v)
+		return;
+	if (progress != l->event_progress) {
+		l->event_progress = progress;
+		l->spurious = 0;
+	} else if (l->spurious < 32) {
+		l->spurious++;
+	}
+	if (l->spurious <= SPURIOUS_FREE) {
+		vchan_unmask(l->v);
+		return;
+	}
+	delay = 1u << (l->spurious - SPURIOUS_FREE - 1);
+	if (delay > SPURIOUS_MAX_MS)
+		delay = SPURIOUS_MAX_MS;
+	if (l->spurious == SPURIOUS_FREE + 1)
+		log_link(LOG_DEBUG, l->cfg.name, "the peer sends events for nothing: hearing them "
+			 "later and later, up to every %d ms", SPURIOUS_MAX_MS);
+	l->unmask_ms = now_ms() + delay;
 }
 
 static void on_vchan(struct ev_source *src, uint32_t events)
@@ -1386,16 +932,19 @@ static void on_vchan(struct ev_source *src, uint32_t events)
 	if (l->dead || !l->v)
 		return;
 	/* a failure marks the channel broken, which the service reports */
-	vchan_handle_events(l->v);
+	vchan_take_event(l->v);
 	link_service(l);
+	event_done(l);
 }
 
-void link_on_watch(struct link *l)
+/* What the watch on the server's path is for, at most at the link's rate. */
+static void watch_work(struct link *l, int64_t now)
 {
 	char key[CONFIG_XS_PATH_MAX + 16];
 
-	if (l->dead || is_server(l))
+	if (!l->watch_fired || !rate_take(&l->watch_rate, now))
 		return;
+	l->watch_fired = false;
 	if (l->state == LINK_CONNECTING) {
 		client_try(l);
 		return;
@@ -1411,6 +960,14 @@ void link_on_watch(struct link *l)
 	if (xstore_path_exists(l->env->xs, key) == 0)
 		link_down(l, false, "the server's keys at %s are gone (its domain died?)",
 			  l->xs_path);
+}
+
+void link_on_watch(struct link *l)
+{
+	if (l->dead || is_server(l) || !l->watching)
+		return;
+	l->watch_fired = true;
+	watch_work(l, now_ms());
 }
 
 void link_on_release(struct link *l)
@@ -1457,12 +1014,30 @@ void link_on_xenstore_back(struct link *l)
 
 int64_t link_deadline(const struct link *l)
 {
-	return l->dead ? 0 : l->deadline_ms;
+	int64_t first = l->deadline_ms, t;
+
+	if (l->dead)
+		return 0;
+	t = l->watch_fired ? rate_next(&l->watch_rate) : 0;
+	if (t && (!first || t < first))
+		first = t;
+	if (l->unmask_ms && (!first || l->unmask_ms < first))
+		first = l->unmask_ms;
+	return first;
 }
 
-void link_on_deadline(struct link *l)
+void link_on_deadline(struct link *l, int64_t now)
 {
 	if (l->dead)
+		return;
+	if (l->unmask_ms && l->unmask_ms <= now) {
+		l->unmask_ms = 0;
+		/* whatever it sent meanwhile, once */
+		if (l->v && !vchan_unmask(l->v))
+			link_service(l);
+	}
+	watch_work(l, now);
+	if (!l->deadline_ms || l->deadline_ms > now)
 		return;
 	l->deadline_ms = 0;
 	switch (l->state) {
@@ -1478,7 +1053,7 @@ void link_on_deadline(struct link *l)
 	}
 }
 
-/* --- life cycle ----------------------------------------------------------------------------- */
+/* --- life cycle ------------------------------------------------------------------------------------- */
 
 struct link *link_new(const struct link_config *cfg, struct link_env *env)
 {
@@ -1488,11 +1063,18 @@ struct link *link_new(const struct link_config *cfg, struct link_env *env)
 		return NULL;
 	l->cfg = *cfg;
 	l->env = env;
-	l->tun.fd = -1;
+	l->dev.tun.fd = -1;
 	snprintf(l->token, sizeof(l->token), "link:%s", cfg->name);
 	l->state = LINK_STOPPED;
 	l->since = time(NULL);
 	l->since_ms = now_ms();
+	rate_init(&l->watch_rate, WATCH_BURST, WATCH_INTERVAL_MS);
+	filter_init(&l->filter, cfg);
+	l->dp.name = l->cfg.name;
+	datapath_set_device(&l->dp, env->epfd, -1, NULL, l->cfg.ifname, false, &l->filter);
+	if (filter_empty(&l->filter))
+		log_link(LOG_WARNING, cfg->name, "the peer may send from no address (no PeerAddress, "
+			 "Routes or AllowedSources): every packet from it is dropped");
 	return l;
 }
 
@@ -1506,10 +1088,10 @@ void link_stop(struct link *l, const char *why)
 	if (l->dead)
 		return;
 	send_close(l, why);
-	carrier(l, false);
+	device_carrier(&l->dev, false, l->cfg.name);
 	channel_close(l);
 	client_unwatch(l);
-	device_close(l);
+	device_down(l);
 	set_state(l, LINK_STOPPED);
 	l->dead = true;
 	log_link(LOG_INFO, l->cfg.name, "stopped: %s%s", why,
@@ -1541,152 +1123,30 @@ const char *link_watch_token(const struct link *l)
 	return l->token;
 }
 
-/* --- status --------------------------------------------------------------------------------- */
-
-/*
- * Packets the kernel dropped in front of the device because we were not
- * reading (ring full): the device's tx_dropped. -1 if unknown.
- */
-static long long kernel_tx_dropped(const struct link *l)
+void link_status(const struct link *l, struct link_status *st)
 {
-	char path[96], text[32], *end;
-	long long v = -1;
-	FILE *f;
-
-	if (!l->dev_open)
-		return -1;
-	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/tx_dropped", l->tun.name);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fgets(text, sizeof(text), f)) {
-		errno = 0;
-		v = strtoll(text, &end, 10);
-		if (errno || end == text || v < 0)
-			v = -1;
-	}
-	fclose(f);
-	return v;
-}
-
-static void ring_sizes(const struct link *l, size_t *rd, size_t *wr)
-{
-	*rd = *wr = 0;
-	if (l->r) {
-		*rd = vchan_ring_read_size(l->r);
-		*wr = vchan_ring_write_size(l->r);
+	*st = (struct link_status){
+		.cfg = &l->cfg,
+		.state = link_state_name(l->state),
+		.since = l->since,
+		.since_s = (now_ms() - l->since_ms) / 1000,
+		.peer_known = l->peer_known,
+		.peer_domid = l->peer_domid,
+		.xs_path = l->xs_path,
+		.agreed = l->state == LINK_RUNNING,
+		.lim = l->dp.lim,
+		.st = l->dp.st,
+		.no_room = device_tx_dropped(&l->dev),
+		.connects = l->connects,
+		.reconnects = l->reconnects,
+		.last_error = l->last_error,
+		.last_error_at = l->last_error_at,
+	};
+	if (l->v) {
+		st->ring_read = vchan_ring_read_size(vchan_ring(l->v));
+		st->ring_write = vchan_ring_write_size(vchan_ring(l->v));
 	} else if (is_server(l)) {
-		*rd = l->cfg.read_ring;
-		*wr = l->cfg.write_ring;
+		st->ring_read = l->cfg.read_ring;
+		st->ring_write = l->cfg.write_ring;
 	}
-}
-
-static void time_text(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-void link_status_text(const struct link *l, struct strbuf *sb)
-{
-	const struct link_config *cfg = &l->cfg;
-	char since[32], err_at[32], rd_t[24], wr_t[24], feat[64];
-	long long no_room = kernel_tx_dropped(l);
-	size_t rd, wr;
-
-	time_text(l->since, since, sizeof(since));
-	ring_sizes(l, &rd, &wr);
-	sb_printf(sb, "%s: %s since %s (%" PRId64 " s)\n", cfg->name, link_state_name(l->state),
-		  since, (now_ms() - l->since_ms) / 1000);
-	sb_printf(sb, "  interface %s (%s, mtu %u), %s of domain ", cfg->ifname,
-		  config_mode_name(cfg->mode), cfg->mtu, config_role_name(cfg->role));
-	if (l->peer_known)
-		sb_printf(sb, "%u", l->peer_domid);
-	else
-		sb_printf(sb, "?");
-	if (cfg->peer_is_name)
-		sb_printf(sb, " (%s)", cfg->peer);
-	sb_printf(sb, "\n  channel %s, rings read %s write %s", l->xs_path[0] ? l->xs_path : "-",
-		  rd ? size_text(rd, rd_t, sizeof(rd_t)) : "?",
-		  wr ? size_text(wr, wr_t, sizeof(wr_t)) : "?");
-	if (l->state == LINK_RUNNING)
-		sb_printf(sb, ", agreed mtu %u, max payload %u, offloads %s", l->lim.mtu,
-			  l->lim.max_payload, frame_features_text(l->lim.features, feat, sizeof(feat)));
-	sb_printf(sb, "\n  tx %" PRIu64 " packets %" PRIu64 " bytes, dropped: %" PRIu64
-		  " oversize, %" PRIu64 " offload, ",
-		  l->st.tx_packets, l->st.tx_bytes, l->st.tx_oversize, l->st.tx_offload);
-	if (no_room >= 0)
-		sb_printf(sb, "%lld no room\n", no_room);
-	else
-		sb_printf(sb, "? no room\n");
-	sb_printf(sb, "  rx %" PRIu64 " packets %" PRIu64 " bytes, dropped: %" PRIu64
-		  " malformed, %" PRIu64 " tun write\n",
-		  l->st.rx_packets, l->st.rx_bytes, l->st.rx_malformed, l->st.rx_tun_errors);
-	sb_printf(sb, "  connects %" PRIu64 ", reconnects %" PRIu64 ", last error: ",
-		  l->st.connects, l->st.reconnects);
-	if (l->last_error[0]) {
-		time_text(l->last_error_at, err_at, sizeof(err_at));
-		sb_printf(sb, "%s (at %s)\n", l->last_error, err_at);
-	} else {
-		sb_printf(sb, "none\n");
-	}
-}
-
-static void json_uint_or_null(struct strbuf *sb, const char *key, bool known, uint64_t v)
-{
-	if (known)
-		sb_printf(sb, "\"%s\":%" PRIu64, key, v);
-	else
-		sb_printf(sb, "\"%s\":null", key);
-}
-
-void link_status_json(const struct link *l, struct strbuf *sb)
-{
-	const struct link_config *cfg = &l->cfg;
-	long long no_room = kernel_tx_dropped(l);
-	char feat[64];
-	size_t rd, wr;
-
-	ring_sizes(l, &rd, &wr);
-	sb_printf(sb, "{\"name\":");
-	sb_json_string(sb, cfg->name);
-	sb_printf(sb, ",\"interface\":");
-	sb_json_string(sb, cfg->ifname);
-	sb_printf(sb, ",\"state\":\"%s\",\"since\":%lld,\"role\":\"%s\",\"mode\":\"%s\","
-		  "\"mtu\":%u,\"peer\":{\"name\":",
-		  link_state_name(l->state), (long long)l->since, config_role_name(cfg->role),
-		  config_mode_name(cfg->mode), cfg->mtu);
-	sb_json_string(sb, cfg->peer_is_name ? cfg->peer : NULL);
-	sb_printf(sb, ",");
-	json_uint_or_null(sb, "domid", l->peer_known, l->peer_domid);
-	sb_printf(sb, "},\"xenstore_path\":");
-	sb_json_string(sb, l->xs_path[0] ? l->xs_path : NULL);
-	sb_printf(sb, ",\"ring\":{");
-	json_uint_or_null(sb, "read", rd, rd);
-	sb_printf(sb, ",");
-	json_uint_or_null(sb, "write", wr, wr);
-	sb_printf(sb, "},\"agreed\":{");
-	json_uint_or_null(sb, "mtu", l->state == LINK_RUNNING, l->lim.mtu);
-	sb_printf(sb, ",");
-	json_uint_or_null(sb, "max_payload", l->state == LINK_RUNNING, l->lim.max_payload);
-	sb_printf(sb, ",\"offloads\":");
-	if (l->state == LINK_RUNNING)
-		sb_printf(sb, "\"%s\"", frame_features_text(l->lim.features, feat, sizeof(feat)));
-	else
-		sb_printf(sb, "null");
-	sb_printf(sb, "},\"tx\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-		  ",\"drops\":{\"oversize\":%" PRIu64 ",\"offload\":%" PRIu64 ",",
-		  l->st.tx_packets, l->st.tx_bytes, l->st.tx_oversize, l->st.tx_offload);
-	json_uint_or_null(sb, "no_room", no_room >= 0, (uint64_t)no_room);
-	sb_printf(sb, "}},\"rx\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-		  ",\"drops\":{\"malformed\":%" PRIu64 ",\"tun_write\":%" PRIu64 "}}",
-		  l->st.rx_packets, l->st.rx_bytes, l->st.rx_malformed, l->st.rx_tun_errors);
-	sb_printf(sb, ",\"connects\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"last_error\":",
-		  l->st.connects, l->st.reconnects);
-	sb_json_string(sb, l->last_error[0] ? l->last_error : NULL);
-	sb_printf(sb, ",");
-	json_uint_or_null(sb, "last_error_at", l->last_error[0], (uint64_t)l->last_error_at);
-	sb_printf(sb, "}");
 }

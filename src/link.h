@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * One link: a TUN/TAP device, the vchan to the peer, and the state machine
- * and data path between them. The daemon owns the event loop; a link only
- * registers its fds in env->epfd and reacts to what the daemon hands it.
+ * between them (link.c), which drives the data path (datapath.h) and the
+ * device (device.h) and alone decides what to tear down. The daemon owns the
+ * event loop; a link only registers its fds in env->epfd and reacts to what
+ * the daemon hands it.
  *
  * States:
  *
@@ -11,15 +13,16 @@
  *   CONNECTING    client: waiting (on a XenStore watch) for the server's keys
  *   HANDSHAKE     connected, our HELLO sent, waiting for the peer's
  *   RUNNING       carrier on, packets flow
- *   BACKOFF       after a protocol error: a pause before the next channel
+ *   BACKOFF       a pause before the next channel: after a protocol error,
+ *                 or after a peer that connects and leaves too fast
  *   FAILED        the device or the channel could not be set up: retried later
  *   STOPPED       after link_stop
  *
  * The device, with its addresses and routes, lives from link_start to
  * link_stop; across reconnects only its carrier flips (and, for a Watched
  * link, the watcher sets it up and down). The state shows in the link's
- * XenStore state key for the watchers (xs.h, docs/protocol.md), written as
- * it changes and removed by link_stop.
+ * XenStore state key for the watchers (xs.h, docs/protocol.md), written by
+ * the daemon that holds the device, as it changes, and removed by link_stop.
  */
 #ifndef VCHAN_TUN_LINK_H
 #define VCHAN_TUN_LINK_H
@@ -28,7 +31,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "strbuf.h"
+#include "status.h"
 #include "xs.h"
 
 struct netlink;
@@ -53,8 +56,6 @@ enum link_state {
 	LINK_RUNNING,
 };
 
-/* Packets moved per direction per wake-up, so that one busy peer cannot starve the others. */
-#define LINK_BUDGET		64
 /* How long a connected peer may take to send its HELLO. */
 #define LINK_HELLO_TIMEOUT_MS	10000
 
@@ -88,7 +89,7 @@ const char *link_state_name(enum link_state state);
 /* The token of the link's XenStore watch, to route events to it. */
 const char *link_watch_token(const struct link *l);
 
-/* Its watch fired: the server's keys appeared, changed or went away. */
+/* Its watch fired: the server's keys appeared, changed or went away (looked at, paced). */
 void link_on_watch(struct link *l);
 
 /* @releaseDomain: if the peer's domain is gone, carrier off until it is back. */
@@ -113,9 +114,9 @@ void link_service(struct link *l);
 
 /* Monotonic ms at which link_on_deadline wants to run, or 0. */
 int64_t link_deadline(const struct link *l);
-void link_on_deadline(struct link *l);
+void link_on_deadline(struct link *l, int64_t now);
 
-void link_status_text(const struct link *l, struct strbuf *sb);
-void link_status_json(const struct link *l, struct strbuf *sb);
+/* The link as it is now, for the status formatters (status.h). */
+void link_status(const struct link *l, struct link_status *st);
 
 #endif

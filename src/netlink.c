@@ -231,22 +231,23 @@ int netlink_set_up(struct netlink *nl, const char *ifname, bool up, char *err, s
 	return rc < 0 ? fail_nl(nl, rc, what, err, len) : 0;
 }
 
-int netlink_keep_addr_on_down(const char *ifname, char *err, size_t len)
+int netlink_dev_sysctl(const char *ifname, const char *family, const char *key,
+		       const char *value, char *err, size_t len)
 {
-	char path[96];
+	char path[128];
+	size_t n = strlen(value);
 	int fd, e;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/keep_addr_on_down", ifname);
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", family, ifname, key);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd >= 0 && write(fd, "1\n", 2) == 2) {
+	if (fd >= 0 && write(fd, value, n) == (ssize_t)n) {
 		close(fd);
 		return 0;
 	}
 	e = errno;
 	if (fd >= 0)
 		close(fd);
-	snprintf(err, len, "cannot keep the IPv6 addresses of %s while it is down: %s: %s",
-		 ifname, path, strerror(e));
+	snprintf(err, len, "%s: %s", path, strerror(e));
 	return -e;
 }
 

@@ -69,12 +69,14 @@ int netlink_addr_del(struct netlink *nl, const char *ifname, const struct netlin
 		     char *err, size_t len);
 
 /*
- * net.ipv6.conf.IFNAME.keep_addr_on_down = 1: the IPv6 addresses stay while
- * the link is down, as IPv4 ones do (for a link that someone else sets up and
- * down). rtnetlink cannot set IPv6 device options, so this one writes the
- * sysctl under /proc/sys, of the network namespace the process is in.
+ * Writes net.FAMILY.conf.IFNAME.KEY (family "ipv4" or "ipv6") in /proc/sys,
+ * of the network namespace the process is in: the device options rtnetlink
+ * cannot set (IPv6's, such as accept_ra or keep_addr_on_down). 0, or a
+ * negative errno with "PATH: reason" in err (-ENOENT: no such option, e.g.
+ * IPv6 disabled).
  */
-int netlink_keep_addr_on_down(const char *ifname, char *err, size_t len);
+int netlink_dev_sysctl(const char *ifname, const char *family, const char *key,
+		       const char *value, char *err, size_t len);
 
 /*
  * Waits, at most timeout_ms, until the kernel routes the host address dst

@@ -12,10 +12,16 @@
  *
  *   vchan-tun-watch [--config-dir DIR] [--hooks-dir DIR] [--hook-timeout SECONDS] [-v]
  *
- * One process, one epoll loop: a signalfd, the XenStore fd, a timerfd for
- * reconnecting to XenStore, and each running hook's pidfd, output pipe and
- * timerfd. Hooks of one link run one after the other, each transition's
- * once; different links do not wait for each other.
+ * One process, one event loop (loop.h): signals, XenStore, and each running
+ * hook's pidfd, output pipe and timerfd. Hooks of one link run one after the
+ * other, each transition's once; different links do not wait for each other.
+ *
+ * The peer's state key is in the peer's part of XenStore, which the peer
+ * may rewrite as often as it likes. What that costs is bounded: a link's
+ * keys are read at most LINK_KEYS_BURST times at once and then once per
+ * LINK_KEYS_INTERVAL_MS, however often they fire; and a link that goes
+ * down soon after each up is held down for a while (flap damping, pace.h),
+ * so that its hooks do not run in a storm.
  *
  * Restarting it must not flap a link: at start, a link that should be up and
  * whose device is up already is taken as up, hooks run (they ran before).
@@ -27,23 +33,25 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "event.h"
 #include "hook.h"
 #include "log.h"
+#include "loop.h"
 #include "netlink.h"
+#include "pace.h"
 #include "sd-notify.h"
 #include "strbuf.h"
+#include "util.h"
 #include "xs.h"
 
 #define PROG			"vchan-tun-watch"
@@ -56,11 +64,8 @@
 #define HOOK_PATH_ENV		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* Hooks waiting per link; a link flapping faster than its hooks run loses down/up pairs. */
 #define MAX_JOBS		8
-#define MAX_EVENTS		64
-#define XS_RETRY_MIN_MS		50
-#define XS_RETRY_MAX_MS		2000
-#define TOKEN_RELEASE		"release"
-#define TOKEN_INTRODUCE		"introduce"
+#define LINK_KEYS_BURST		8
+#define LINK_KEYS_INTERVAL_MS	100
 #define TOKEN_OWN		"own:"
 #define TOKEN_PEER		"peer:"
 #define TOKEN_MAX		(CONFIG_NAME_MAX + 8)
@@ -103,6 +108,13 @@ struct wlink {
 	char own_path[CONFIG_XS_PATH_MAX + 1], peer_path[CONFIG_XS_PATH_MAX + 1];
 	char own_token[TOKEN_MAX], peer_token[TOKEN_MAX];
 	char own_state[XSTORE_STATE_MAX], peer_state[XSTORE_STATE_MAX];	/* "" if none */
+	bool own_fired, peer_fired;	/* a key's watch fired, and it was not read since */
+	struct rate_limit key_rate;
+
+	/* flapping: an up waits until hold_until (0: none) */
+	struct flap flap;
+	int64_t hold_until;
+	bool hold_said;
 
 	/* what we made of it */
 	bool decided;			/* up is known: we looked at least once */
@@ -117,24 +129,14 @@ struct wlink {
 };
 
 struct watcher {
+	struct loop loop;
 	const struct opts *o;
-	int epfd;
-	struct ev_source sig_src;
-	int sig_fd;
-	struct ev_source xs_src;
-	struct xstore *xs;
-	unsigned int own_domid;
-	struct ev_source retry_src;
-	int retry_fd;			/* timerfd: reconnect to XenStore */
-	unsigned int backoff_ms;
 	struct netlink *nl;
 
 	struct wlink **links;
 	size_t n_links;
 	struct wlink **retired;		/* gone from the configuration, a hook still running */
 	size_t n_retired, cap_retired;
-	struct wlink **dead;		/* freed after the current round */
-	size_t n_dead, cap_dead;
 	bool stop;
 };
 
@@ -381,11 +383,12 @@ static bool list_add(struct wlink ***list, size_t *n, size_t *cap, struct wlink 
 	return true;
 }
 
+static void link_free(void *p);
+
 /* Freed after the current round, when no event of this one can point at it any more. */
 static void bury(struct watcher *w, struct wlink *l)
 {
-	/* a leak beats a use after free */
-	list_add(&w->dead, &w->n_dead, &w->cap_dead, l);
+	loop_defer_free(&w->loop, l, link_free);
 }
 
 static void hook_done(struct hook *h)
@@ -423,8 +426,8 @@ static void unwatch_keys(struct wlink *l)
 {
 	if (!l->watching)
 		return;
-	xstore_unwatch(l->w->xs, l->own_path, l->own_token);
-	xstore_unwatch(l->w->xs, l->peer_path, l->peer_token);
+	xstore_unwatch(l->w->loop.xs, l->own_path, l->own_token);
+	xstore_unwatch(l->w->loop.xs, l->peer_path, l->peer_token);
 	l->watching = false;
 	l->own_state[0] = l->peer_state[0] = '\0';
 }
@@ -432,7 +435,7 @@ static void unwatch_keys(struct wlink *l)
 /* A state key's value, "" when there is none (or it is not ours to read). */
 static void read_state(struct wlink *l, const char *path, char *state)
 {
-	int rc = xstore_read(l->w->xs, path, state, XSTORE_STATE_MAX);
+	int rc = xstore_read(l->w->loop.xs, path, state, XSTORE_STATE_MAX);
 
 	if (rc < 0)
 		log_link(LOG_DEBUG, l->cfg.name, "cannot read %s: %s", path, strerror(errno));
@@ -446,19 +449,19 @@ static void watch_keys(struct wlink *l)
 	struct watcher *w = l->w;
 	char err[XSTORE_ERR_LEN];
 
-	if (xstore_state_path(&l->cfg, w->own_domid, l->peer_domid, l->own_path,
+	if (xstore_state_path(&l->cfg, w->loop.own_domid, l->peer_domid, l->own_path,
 			      sizeof(l->own_path)) ||
-	    xstore_state_path(&l->cfg, l->peer_domid, w->own_domid, l->peer_path,
+	    xstore_state_path(&l->cfg, l->peer_domid, w->loop.own_domid, l->peer_path,
 			      sizeof(l->peer_path))) {
 		log_link(LOG_ERR, l->cfg.name, "state key paths too long");
 		return;
 	}
 	read_state(l, l->own_path, l->own_state);
 	read_state(l, l->peer_path, l->peer_state);
-	if (xstore_watch(w->xs, l->own_path, l->own_token, err, sizeof(err)) ||
-	    xstore_watch(w->xs, l->peer_path, l->peer_token, err, sizeof(err))) {
+	if (xstore_watch(w->loop.xs, l->own_path, l->own_token, err, sizeof(err)) ||
+	    xstore_watch(w->loop.xs, l->peer_path, l->peer_token, err, sizeof(err))) {
 		log_link(LOG_ERR, l->cfg.name, "%s", err);
-		xstore_unwatch(w->xs, l->own_path, l->own_token);
+		xstore_unwatch(w->loop.xs, l->own_path, l->own_token);
 		return;
 	}
 	l->watching = true;
@@ -474,8 +477,14 @@ static void read_peer_name(struct wlink *l)
 		return;
 	}
 	snprintf(path, sizeof(path), "/local/domain/%u/name", l->peer_domid);
-	if (xstore_read(l->w->xs, path, l->peer_name, sizeof(l->peer_name)) <= 0)
+	if (xstore_read(l->w->loop.xs, path, l->peer_name, sizeof(l->peer_name)) <= 0)
 		l->peer_name[0] = '\0';
+	/* a name no link could give is none: it goes to hooks and the log */
+	if (l->peer_name[0] && !config_valid_domain_name(l->peer_name)) {
+		log_link(LOG_WARNING, l->cfg.name, "domain %u's name in XenStore is not a domain "
+			 "name: the hooks get none", l->peer_domid);
+		l->peer_name[0] = '\0';
+	}
 }
 
 /*
@@ -516,7 +525,7 @@ static void find_peer(struct wlink *l, const struct xstore_domain *doms, size_t 
 /* Only dom0 can tell that a domain is gone; anyone else assumes it is there. */
 static void check_peer_exists(struct wlink *l)
 {
-	l->peer_exists = l->peer_known && xstore_domain_exists(l->w->xs, l->peer_domid) != 0;
+	l->peer_exists = l->peer_known && xstore_domain_exists(l->w->loop.xs, l->peer_domid) != 0;
 }
 
 /* --- up and down ------------------------------------------------------------------------ */
@@ -526,13 +535,31 @@ static bool connected(const char *state)
 	return !strcmp(state, XSTORE_STATE_CONNECTED);
 }
 
-/* Admin state (Watched) and the hook: one transition, said in one line. */
-static void transition(struct wlink *l, bool up, int ifindex, const char *why)
+/*
+ * Admin state (Watched) and the hook: one transition, said in one line. An
+ * up that comes too soon after a flapping link's last down is held back
+ * (false) until l->hold_until, said once.
+ */
+static bool transition(struct wlink *l, bool up, int ifindex, const char *why)
 {
 	char err[NETLINK_ERR_LEN], peer[CONFIG_NAME_MAX + 32];
+	int64_t now = now_ms();
+	unsigned int hold, count;
 	bool hook;
 	int rc;
 
+	if (up && l->hold_until > now) {
+		if (!l->hold_said)
+			log_link(LOG_DEBUG, l->cfg.name, "%s (%s), but the link flaps: up in %" PRId64
+				 " ms", why, peer_text(l, peer, sizeof(peer)), l->hold_until - now);
+		l->hold_said = true;
+		return false;
+	}
+	if (!up && l->up) {
+		hold = flap_down(&l->flap, now);
+		l->hold_until = hold ? now + hold : 0;
+		l->hold_said = false;
+	}
 	l->up = up;
 	l->up_ifindex = up ? ifindex : 0;
 	if (l->cfg.watched) {
@@ -542,9 +569,15 @@ static void transition(struct wlink *l, bool up, int ifindex, const char *why)
 			log_link(LOG_ERR, l->cfg.name, "%s", err);
 	}
 	hook = queue_hook(l, up);
-	log_link(LOG_NOTICE, l->cfg.name, "%s (%s): %s, %s", why,
-		 peer_text(l, peer, sizeof(peer)), up ? "up" : "down",
+	/* a flapping link says so once in a while, not at each change */
+	log_link(flap_quiet(&l->flap, now) ? LOG_DEBUG : LOG_NOTICE, l->cfg.name, "%s (%s): %s, %s",
+		 why, peer_text(l, peer, sizeof(peer)), up ? "up" : "down",
 		 hook ? (up ? "hook up" : "hook down") : "no hook");
+	if (flap_report(&l->flap, now, &count))
+		log_link(LOG_NOTICE, l->cfg.name, "the link flaps: it went down %u time%s since the "
+			 "last report; each up waits until it calms down (flap damping)", count,
+			 count == 1 ? "" : "s");
+	return true;
 }
 
 /* Why the link is as it is, when no single event says it: "peer daemon gone" (the peer first). */
@@ -613,6 +646,52 @@ static void evaluate(struct wlink *l, const char *why)
 	transition(l, true, ifindex, why);
 }
 
+/* A key's watch fired: read it now, or (too many in a row) when the link's rate allows. */
+static void link_read_keys(struct wlink *l, int64_t now)
+{
+	char why[64];
+
+	if ((!l->own_fired && !l->peer_fired) || !rate_take(&l->key_rate, now))
+		return;
+	if (!l->watching) {
+		l->own_fired = l->peer_fired = false;
+		return;
+	}
+	why[0] = '\0';
+	if (l->own_fired) {
+		read_state(l, l->own_path, l->own_state);
+		snprintf(why, sizeof(why), "our daemon %s", l->own_state[0] ? l->own_state : "gone");
+	}
+	if (l->peer_fired) {
+		read_state(l, l->peer_path, l->peer_state);
+		snprintf(why, sizeof(why), "peer daemon %s",
+			 l->peer_state[0] ? l->peer_state : "gone");
+	}
+	l->own_fired = l->peer_fired = false;
+	evaluate(l, why);
+}
+
+/* When the link has something to do next (0: nothing). */
+static int64_t link_deadline(const struct wlink *l)
+{
+	int64_t t = 0;
+
+	if (l->own_fired || l->peer_fired)
+		t = rate_next(&l->key_rate);
+	if (l->hold_until && (!t || l->hold_until < t))
+		t = l->hold_until;
+	return t;
+}
+
+static void link_on_time(struct wlink *l, int64_t now)
+{
+	link_read_keys(l, now);
+	if (l->hold_until && l->hold_until <= now) {
+		l->hold_until = 0;
+		evaluate(l, NULL);
+	}
+}
+
 /* --- XenStore events ---------------------------------------------------------------------- */
 
 static struct wlink *find_link(struct watcher *w, const char *name)
@@ -623,18 +702,14 @@ static struct wlink *find_link(struct watcher *w, const char *name)
 	return NULL;
 }
 
-/* "our daemon connected", "peer daemon gone" */
+/* A key of the link's fired: read when the link's rate allows (link_read_keys). */
 static void on_key(struct wlink *l, bool own)
 {
-	char *state = own ? l->own_state : l->peer_state;
-	char why[64];
-
-	if (!l->watching)
-		return;
-	read_state(l, own ? l->own_path : l->peer_path, state);
-	snprintf(why, sizeof(why), "%s daemon %s", own ? "our" : "peer",
-		 state[0] ? state : "gone");
-	evaluate(l, why);
+	if (own)
+		l->own_fired = true;
+	else
+		l->peer_fired = true;
+	link_read_keys(l, now_ms());
 }
 
 /* One listing of the domains for every link by name: a dozen links need not read a dozen. */
@@ -647,7 +722,7 @@ static void peers_changed(struct watcher *w)
 
 	for (size_t i = 0; i < w->n_links; i++)
 		names |= w->links[i]->cfg.peer_is_name;
-	if (names && xstore_list_domains(w->xs, &doms, &n, err, sizeof(err)))
+	if (names && xstore_list_domains(w->loop.xs, &doms, &n, err, sizeof(err)))
 		doms = NULL;
 	for (size_t i = 0; i < w->n_links; i++) {
 		struct wlink *l = w->links[i];
@@ -659,66 +734,44 @@ static void peers_changed(struct watcher *w)
 	free(doms);
 }
 
-static void start_reconnect(struct watcher *w, unsigned int ms)
+static struct watcher *watcher_of(struct loop *lp)
 {
-	struct itimerspec its = {
-		.it_value = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 + 1 },
-	};
-
-	timerfd_settime(w->retry_fd, 0, &its, NULL);
+	return lp->ctx;
 }
 
-static void on_xenstore(struct ev_source *src, uint32_t events)
+static void on_watch(struct loop *lp, const char *token)
 {
-	struct watcher *w = container_of(src, struct watcher, xs_src);
-	char path[CONFIG_XS_PATH_MAX + 1], token[TOKEN_MAX];
-	bool domains = false;
+	struct watcher *w = watcher_of(lp);
 	struct wlink *l;
-	int rc;
 
-	while ((rc = xstore_next_event(w->xs, path, sizeof(path), token, sizeof(token))) > 0) {
-		if (w->stop)
-			continue;
-		if (!strcmp(token, TOKEN_RELEASE) || !strcmp(token, TOKEN_INTRODUCE)) {
-			domains = true;
-			continue;
-		}
-		if (!strncmp(token, TOKEN_OWN, strlen(TOKEN_OWN)) &&
-		    (l = find_link(w, token + strlen(TOKEN_OWN))))
-			on_key(l, true);
-		else if (!strncmp(token, TOKEN_PEER, strlen(TOKEN_PEER)) &&
-			 (l = find_link(w, token + strlen(TOKEN_PEER))))
-			on_key(l, false);
-	}
-	if (rc < 0) {
-		log_msg(LOG_WARNING, "lost the connection to XenStore (xenstored restarted?): "
-			"reconnecting");
-		w->backoff_ms = 0;
-		start_reconnect(w, 0);
+	if (w->stop)
 		return;
+	if (!strcmp(token, XSTORE_TOKEN_ALL)) {
+		for (size_t i = 0; i < w->n_links; i++) {
+			on_key(w->links[i], true);
+			on_key(w->links[i], false);
+		}
+	} else if (!strncmp(token, TOKEN_OWN, strlen(TOKEN_OWN)) &&
+		   (l = find_link(w, token + strlen(TOKEN_OWN)))) {
+		on_key(l, true);
+	} else if (!strncmp(token, TOKEN_PEER, strlen(TOKEN_PEER)) &&
+		   (l = find_link(w, token + strlen(TOKEN_PEER)))) {
+		on_key(l, false);
 	}
-	if (domains)
+}
+
+static void on_domains(struct loop *lp, bool released, bool introduced)
+{
+	struct watcher *w = watcher_of(lp);
+
+	if (!w->stop)
 		peers_changed(w);
 }
 
 /* Every watch comes back with the new connection, and its first event makes us look again. */
-static void on_retry(struct ev_source *src, uint32_t events)
+static void on_xenstore_back(struct loop *lp)
 {
-	struct watcher *w = container_of(src, struct watcher, retry_src);
-	char err[XSTORE_ERR_LEN];
-	uint64_t ticks;
-
-	if (read(w->retry_fd, &ticks, sizeof(ticks)) != (ssize_t)sizeof(ticks))
-		return;
-	if (!xstore_reconnect(w->xs, err, sizeof(err))) {
-		log_msg(LOG_NOTICE, "reconnected to XenStore: reading every link's state again");
-		return;
-	}
-	w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : XS_RETRY_MIN_MS;
-	if (w->backoff_ms > XS_RETRY_MAX_MS)
-		w->backoff_ms = XS_RETRY_MAX_MS;
-	log_msg(LOG_DEBUG, "%s (retrying in %u ms)", err, w->backoff_ms);
-	start_reconnect(w, w->backoff_ms);
+	log_msg(LOG_NOTICE, "reading every link's state again");
 }
 
 /* --- links ----------------------------------------------------------------------------------- */
@@ -736,7 +789,8 @@ static struct wlink *link_new(struct watcher *w, const struct link_config *cfg)
 	l->jobs_tail = &l->jobs;
 	snprintf(l->own_token, sizeof(l->own_token), TOKEN_OWN "%s", cfg->name);
 	snprintf(l->peer_token, sizeof(l->peer_token), TOKEN_PEER "%s", cfg->name);
-	hook_init(&l->hook, w->epfd, hook_done);
+	rate_init(&l->key_rate, LINK_KEYS_BURST, LINK_KEYS_INTERVAL_MS);
+	hook_init(&l->hook, w->loop.epfd, hook_done);
 	return l;
 }
 
@@ -757,8 +811,10 @@ static void link_retire(struct wlink *l)
 	bury(l->w, l);
 }
 
-static void link_free(struct wlink *l)
+static void link_free(void *p)
 {
+	struct wlink *l = p;
+
 	drop_jobs(l);
 	free(l);
 }
@@ -888,87 +944,69 @@ static void shut_down(struct watcher *w, int sig)
 		log_msg(LOG_NOTICE, "waiting for the running hooks");
 }
 
-static void on_signal(struct ev_source *src, uint32_t events)
+static void on_terminate(struct loop *lp, int signo)
 {
-	struct watcher *w = container_of(src, struct watcher, sig_src);
-	struct signalfd_siginfo si;
-
-	while (read(w->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo != SIGHUP) {
-			shut_down(w, (int)si.ssi_signo);
-			continue;
-		}
-		if (w->stop)
-			continue;
-		log_msg(LOG_NOTICE, "SIGHUP: reloading %s", w->o->config_dir);
-		sd_notify_reloading();
-		reload(w);
-		sd_notify_send("READY=1");
-	}
+	shut_down(watcher_of(lp), signo);
 }
 
-static void free_dead(struct watcher *w)
+static void on_reload(struct loop *lp)
 {
-	for (size_t i = 0; i < w->n_dead; i++)
-		link_free(w->dead[i]);
-	w->n_dead = 0;
-}
+	struct watcher *w = watcher_of(lp);
 
-static int run(struct watcher *w)
-{
-	struct epoll_event evs[MAX_EVENTS];
-
+	if (w->stop)
+		return;
+	log_msg(LOG_NOTICE, "SIGHUP: reloading %s", w->o->config_dir);
+	sd_notify_reloading();
+	reload(w);
 	sd_notify_send("READY=1");
-	while (!w->stop || hooks_running(w)) {
-		int n = epoll_wait(w->epfd, evs, MAX_EVENTS, -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_msg(LOG_ERR, "epoll_wait: %s", strerror(errno));
-			return 1;
-		}
-		for (int i = 0; i < n; i++) {
-			struct ev_source *src = evs[i].data.ptr;
-
-			src->handle(src, evs[i].events);
-		}
-		free_dead(w);
-	}
-	return 0;
 }
+
+static int64_t next_deadline(struct loop *lp)
+{
+	struct watcher *w = watcher_of(lp);
+	int64_t first = 0;
+
+	for (size_t i = 0; i < w->n_links; i++) {
+		int64_t t = link_deadline(w->links[i]);
+
+		if (t && (!first || t < first))
+			first = t;
+	}
+	return first;
+}
+
+/* What is due; and after a SIGTERM, the end once the last hook has finished. */
+static void on_round(struct loop *lp, int64_t now)
+{
+	struct watcher *w = watcher_of(lp);
+
+	if (w->stop) {
+		if (!hooks_running(w))
+			loop_stop(lp, 0);
+		return;
+	}
+	for (size_t i = 0; i < w->n_links; i++)
+		link_on_time(w->links[i], now);
+}
+
+static const struct loop_ops watcher_ops = {
+	.reload = on_reload,
+	.terminate = on_terminate,
+	.watch = on_watch,
+	.domains = on_domains,
+	.xenstore_back = on_xenstore_back,
+	.deadline = next_deadline,
+	.round = on_round,
+};
 
 /* --- setting up ---------------------------------------------------------------------------- */
 
-static int setup_loop(struct watcher *w)
-{
-	w->sig_fd = ev_signalfd();
-	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	w->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (w->sig_fd < 0 || w->epfd < 0 || w->retry_fd < 0 ||
-	    ev_add(w->epfd, w->sig_fd, &w->sig_src, on_signal) ||
-	    ev_add(w->epfd, w->retry_fd, &w->retry_src, on_retry))
-		return -1;
-	return 0;
-}
-
 static int setup(struct watcher *w)
 {
-	char err[NETLINK_ERR_LEN];
+	char err[LOOP_ERR_LEN];
 
-	if (setup_loop(w)) {
-		log_msg(LOG_ERR, "cannot set up the event loop: %s", strerror(errno));
-		return -1;
-	}
-	w->xs = xstore_open(err, sizeof(err));
-	if (!w->xs || xstore_own_domid(w->xs, &w->own_domid, err, sizeof(err)) ||
-	    xstore_watch(w->xs, XSTORE_RELEASE, TOKEN_RELEASE, err, sizeof(err)) ||
-	    xstore_watch(w->xs, XSTORE_INTRODUCE, TOKEN_INTRODUCE, err, sizeof(err))) {
+	if (loop_open(&w->loop, &watcher_ops, w, err, sizeof(err))) {
 		log_msg(LOG_ERR, "%s", err);
-		return -1;
-	}
-	if (ev_add(w->epfd, xstore_fd(w->xs), &w->xs_src, on_xenstore)) {
-		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
 		return -1;
 	}
 	w->nl = netlink_open(err, sizeof(err));
@@ -1008,21 +1046,13 @@ static void teardown(struct watcher *w)
 		bury(w, w->retired[i]);
 	free(w->links);
 	free(w->retired);
-	free_dead(w);
-	free(w->dead);
 	netlink_close(w->nl);
-	xstore_close(w->xs);
-	if (w->retry_fd >= 0)
-		close(w->retry_fd);
-	if (w->sig_fd >= 0)
-		close(w->sig_fd);
-	if (w->epfd >= 0)
-		close(w->epfd);
+	loop_close(&w->loop);
 }
 
 int main(int argc, char **argv)
 {
-	struct watcher w = { .sig_fd = -1, .epfd = -1, .retry_fd = -1 };
+	struct watcher w = { .loop = { .epfd = -1, .sig_fd = -1 } };
 	struct link_config *cfgs = NULL;
 	struct config_error err;
 	struct opts o = { 0 };
@@ -1037,8 +1067,9 @@ int main(int argc, char **argv)
 	w.o = &o;
 	if (!setup(&w) && !start_links(&w, cfgs, n)) {
 		log_msg(LOG_INFO, "watching %zu link%s as domain %u, hooks in %s", w.n_links,
-			w.n_links == 1 ? "" : "s", w.own_domid, o.hooks_dir);
-		ret = run(&w);
+			w.n_links == 1 ? "" : "s", w.loop.own_domid, o.hooks_dir);
+		sd_notify_send("READY=1");
+		ret = loop_run(&w.loop);
 	}
 	free(cfgs);
 	teardown(&w);

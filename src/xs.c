@@ -5,38 +5,36 @@
  * libxenstore tells of a lost connection only to a thread blocked in
  * xs_read_watch(), which then returns NULL; the fd of xs_fileno() just
  * stays quiet. So one thread of ours per connection sits in xs_read_watch()
- * and passes each event, and finally the loss, to the event loop as one
- * datagram on a socket pair whose other end is xstore_fd(). Each datagram
- * carries the number of the connection it came from, so that nothing of an
- * old connection is taken for news of the new one.
+ * and hands each event to the event loop, and finally the loss.
+ *
+ * It hands them over coalesced: a set of the tokens that fired, each at most
+ * once however often it fired, under a lock, with an eventfd (xstore_fd)
+ * that is readable while the set is not empty. A peer that rewrites keys
+ * under a watched path as fast as xenstored lets it costs this thread one
+ * look-up per event and the loop one event per round; nothing queues up,
+ * neither here nor in libxenstore's own list, which this thread keeps empty.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <xenstore.h>
 
+#include "util.h"
 #include "xs.h"
 
 /* What xstore_close watches to wake the reader thread. */
 #define WAKE_PATH	"domid"
 #define WAKE_TOKEN	"xstore:wake"
-/* XenStore's limit for a whole message, path and token included. */
-#define EVENT_MAX	4096
 #define XS_RETRIES	16
-
-struct event_hdr {
-	uint32_t conn;		/* the connection's number */
-	uint32_t lost;		/* 1: the connection is lost, nothing follows */
-};
+/* Tokens that may wait at once; more (watches of ours, removed since) mean: all fired. */
+#define PENDING_MAX	4096
 
 struct xstore_watch {
 	char *path;
@@ -45,12 +43,19 @@ struct xstore_watch {
 
 struct xstore {
 	struct xs_handle *h;
-	uint32_t conn;			/* number of the connection in h */
-	bool lost;			/* its reader said so; requests fail until reconnected */
+	bool lost;			/* requests fail until reconnected */
 
-	int ev[2];			/* [0]: the loop's end (non-blocking), [1]: the reader's */
+	int wake_fd;			/* eventfd: readable while something is pending */
 	pthread_t reader;
 	bool reader_running;
+
+	/* shared with the reader thread, under lock */
+	pthread_mutex_t lock;
+	char (*pending)[XSTORE_TOKEN_MAX];	/* tokens that fired, each once */
+	size_t n_pending;
+	bool overflow;			/* a token did not fit: tell of them all */
+	bool reader_lost;		/* the reader saw the connection end */
+	bool closing;
 
 	struct xstore_watch *watches;	/* to register again after a reconnect */
 	size_t n_watches, cap_watches;
@@ -58,70 +63,76 @@ struct xstore {
 
 /* --- the reader thread ------------------------------------------------------------- */
 
-struct reader_args {
-	struct xs_handle *h;
-	uint32_t conn;
-	int fd;
-};
-
-/* -1 when the loop's end is gone (xstore_close): time to stop. */
-static int forward(int fd, uint32_t conn, bool lost, const char *path, const char *token)
+/* Under lock: the loop's eventfd goes readable. */
+static void wake_loop(struct xstore *xs)
 {
-	struct event_hdr hdr = { .conn = conn, .lost = lost };
-	struct iovec iov[3] = {
-		{ &hdr, sizeof(hdr) },
-		{ (void *)path, strlen(path) + 1 },
-		{ (void *)token, strlen(token) + 1 },
-	};
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 3 };
-	ssize_t n;
+	uint64_t one = 1;
 
-	do
-		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -1 : 0;
+	if (write(xs->wake_fd, &one, sizeof(one)) < 0)
+		return; /* the counter is up already: the loop will look */
+}
+
+/* Adds token to the pending set, unless it is there; wakes the loop for the first one. */
+static void reader_queue(struct xstore *xs, const char *token)
+{
+	bool was_empty;
+	size_t i;
+
+	pthread_mutex_lock(&xs->lock);
+	was_empty = !xs->n_pending && !xs->overflow;
+	for (i = 0; i < xs->n_pending; i++)
+		if (!strcmp(xs->pending[i], token))
+			break;
+	if (i == xs->n_pending) {
+		if (xs->n_pending < PENDING_MAX && strlen(token) < XSTORE_TOKEN_MAX)
+			snprintf(xs->pending[xs->n_pending++], XSTORE_TOKEN_MAX, "%s", token);
+		else
+			xs->overflow = true;
+	}
+	if (was_empty)
+		wake_loop(xs);
+	pthread_mutex_unlock(&xs->lock);
 }
 
 static void *reader_main(void *arg)
 {
-	struct reader_args a = *(struct reader_args *)arg;
+	struct xstore *xs = arg;
+	struct xs_handle *h = xs->h;
 
-	free(arg);
 	for (;;) {
 		unsigned int num = 0;
-		char **w = xs_read_watch(a.h, &num);
-		int rc;
+		char **w = xs_read_watch(h, &num);
+		bool closing;
 
 		if (!w) {
-			forward(a.fd, a.conn, true, "", "");
+			pthread_mutex_lock(&xs->lock);
+			xs->reader_lost = true;
+			wake_loop(xs);
+			pthread_mutex_unlock(&xs->lock);
 			return NULL;
 		}
-		rc = num < 2 ? 0 : forward(a.fd, a.conn, false, w[XS_WATCH_PATH],
-					    w[XS_WATCH_TOKEN]);
+		pthread_mutex_lock(&xs->lock);
+		closing = xs->closing;
+		pthread_mutex_unlock(&xs->lock);
+		if (!closing && num >= 2 && strcmp(w[XS_WATCH_TOKEN], WAKE_TOKEN))
+			reader_queue(xs, w[XS_WATCH_TOKEN]);
 		free(w);
-		if (rc)
+		if (closing)
 			return NULL;
 	}
 }
 
 static int reader_start(struct xstore *xs, char *err, size_t len)
 {
-	struct reader_args *a = malloc(sizeof(*a));
 	sigset_t all, old;
 	int rc;
 
-	if (!a) {
-		snprintf(err, len, "xenstore: out of memory");
-		return -1;
-	}
-	*a = (struct reader_args){ .h = xs->h, .conn = xs->conn, .fd = xs->ev[1] };
 	/* signals are for the loop's signalfd, whatever the caller's mask */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&xs->reader, NULL, reader_main, a);
+	rc = pthread_create(&xs->reader, NULL, reader_main, xs);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
-		free(a);
 		snprintf(err, len, "xenstore: cannot start the watch reader: %s", strerror(rc));
 		return -1;
 	}
@@ -157,14 +168,15 @@ struct xstore *xstore_open(char *err, size_t len)
 {
 	struct xstore *xs = calloc(1, sizeof(*xs));
 
-	if (!xs) {
+	if (!xs || !(xs->pending = calloc(PENDING_MAX, sizeof(*xs->pending)))) {
+		free(xs);
 		snprintf(err, len, "xenstore: out of memory");
 		return NULL;
 	}
-	xs->ev[0] = xs->ev[1] = -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, xs->ev) ||
-	    fcntl(xs->ev[0], F_SETFL, O_NONBLOCK)) {
-		snprintf(err, len, "xenstore: socketpair: %s", strerror(errno));
+	pthread_mutex_init(&xs->lock, NULL);
+	xs->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (xs->wake_fd < 0) {
+		snprintf(err, len, "xenstore: eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	xs->h = xs_open(0);
@@ -184,20 +196,20 @@ void xstore_close(struct xstore *xs)
 {
 	if (!xs)
 		return;
-	if (xs->reader_running) {
+	if (xs->reader_running && !xs->lost) {
 		/*
 		 * The reader leaves xs_read_watch() only for an event: a new watch
-		 * gives one at once, and with our end closed its forwarding fails
-		 * (which also ends a forwarding blocked on a full socket). Our
-		 * watches go first, so that a guest's quota has room for it.
+		 * gives one at once, and it sees that it is to stop. Our watches
+		 * go first, so that a guest's quota has room for that one.
 		 */
-		close(xs->ev[0]);
-		xs->ev[0] = -1;
+		pthread_mutex_lock(&xs->lock);
+		xs->closing = true;
+		pthread_mutex_unlock(&xs->lock);
 		for (size_t i = 0; i < xs->n_watches; i++)
 			xs_unwatch(xs->h, xs->watches[i].path, xs->watches[i].token);
 		xs_watch(xs->h, WAKE_PATH, WAKE_TOKEN);
-		reader_join(xs);
 	}
+	reader_join(xs);
 	if (xs->h)
 		xs_close(xs->h);
 	for (size_t i = 0; i < xs->n_watches; i++) {
@@ -205,10 +217,10 @@ void xstore_close(struct xstore *xs)
 		free(xs->watches[i].token);
 	}
 	free(xs->watches);
-	if (xs->ev[0] >= 0)
-		close(xs->ev[0]);
-	if (xs->ev[1] >= 0)
-		close(xs->ev[1]);
+	if (xs->wake_fd >= 0)
+		close(xs->wake_fd);
+	pthread_mutex_destroy(&xs->lock);
+	free(xs->pending);
 	free(xs);
 }
 
@@ -232,7 +244,9 @@ int xstore_reconnect(struct xstore *xs, char *err, size_t len)
 	reader_join(xs);
 	xs_close(xs->h);
 	xs->h = h;
-	xs->conn++;
+	pthread_mutex_lock(&xs->lock);
+	xs->reader_lost = false;
+	pthread_mutex_unlock(&xs->lock);
 	xs->lost = false;
 	if (reader_start(xs, err, len)) {
 		/* without a reader nobody would hear of the next loss: count this one lost */
@@ -244,45 +258,32 @@ int xstore_reconnect(struct xstore *xs, char *err, size_t len)
 
 int xstore_fd(struct xstore *xs)
 {
-	return xs->ev[0];
+	return xs->wake_fd;
 }
 
-int xstore_next_event(struct xstore *xs, char *path, size_t path_len, char *token,
-		      size_t token_len)
+int xstore_next_event(struct xstore *xs, char *token, size_t len)
 {
-	char buf[sizeof(struct event_hdr) + EVENT_MAX + 2];
-	struct event_hdr hdr;
-	const char *p, *t;
-	ssize_t n;
+	uint64_t count;
+	int ret = 1;
 
-	for (;;) {
-		if (xs->lost)
-			return -1;
-		n = recv(xs->ev[0], buf, sizeof(buf) - 2, MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -1;
-		if ((size_t)n < sizeof(hdr))
-			continue;
-		memcpy(&hdr, buf, sizeof(hdr));
-		if (hdr.conn != xs->conn)
-			continue; /* of a connection gone already */
-		if (hdr.lost) {
-			xs->lost = true;
-			errno = ECONNRESET;
-			return -1;
-		}
-		/* two strings, whatever the datagram holds */
-		buf[n] = buf[n + 1] = '\0';
-		p = buf + sizeof(hdr);
-		t = p + strlen(p) + 1;
-		if (t > buf + n)
-			t = "";
-		snprintf(path, path_len, "%s", p);
-		snprintf(token, token_len, "%s", t);
-		return 1;
+	if (xs->lost)
+		return -1;
+	pthread_mutex_lock(&xs->lock);
+	if (xs->reader_lost) {
+		xs->lost = true;
+		errno = ECONNRESET;
+		ret = -1;
+	} else if (xs->overflow) {
+		xs->overflow = false;
+		snprintf(token, len, "%s", XSTORE_TOKEN_ALL);
+	} else if (xs->n_pending) {
+		snprintf(token, len, "%s", xs->pending[--xs->n_pending]);
+	} else {
+		/* empty: quiet until the reader adds one, which it does under this lock */
+		ret = read(xs->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN ? -1 : 0;
 	}
+	pthread_mutex_unlock(&xs->lock);
+	return ret;
 }
 
 /* --- reading and writing ---------------------------------------------------------------- */
@@ -367,10 +368,10 @@ int xstore_list_domains(struct xstore *xs, struct xstore_domain **doms, size_t *
 			continue;
 		snprintf(path, sizeof(path), "/local/domain/%u/name", list[found].domid);
 		name = read_string(xs, path);
-		/* gone meanwhile, or nameless: nobody can ask for it by name */
+		/* gone meanwhile, nameless, or a name no link can give */
 		if (!name)
 			continue;
-		if (strlen(name) < sizeof(list[found].name)) {
+		if (config_valid_domain_name(name)) {
 			memcpy(list[found].name, name, strlen(name) + 1);
 			found++;
 		}

@@ -6,7 +6,10 @@
  *
  * One connection serves every link. Its fd (xstore_fd) is readable while
  * watch events are pending, or when the connection to XenStore was lost;
- * xstore_next_event takes them one by one without blocking. Reads and
+ * xstore_next_event takes them one by one without blocking. Events are
+ * coalesced by token: a watch that fired a thousand times since the last
+ * look is one event, so a peer that rewrites keys under a watched path as
+ * fast as it can makes no queue grow; the caller re-reads what it watches. Reads and
  * writes are XenStore requests answered by the local xenstored: they wait
  * for it, never for a peer.
  *
@@ -29,6 +32,9 @@
 #include "config.h"
 
 #define XSTORE_ERR_LEN		256
+#define XSTORE_TOKEN_MAX	96	/* bytes of a watch token, with the NUL */
+/* The token of an event that stands for every watch (too many fired to tell which). */
+#define XSTORE_TOKEN_ALL	"*"
 #define XSTORE_RELEASE		"@releaseDomain"
 #define XSTORE_INTRODUCE	"@introduceDomain"
 
@@ -71,7 +77,9 @@ int xstore_own_domid(struct xstore *xs, unsigned int *domid, char *err, size_t l
 int xstore_domain_exists(struct xstore *xs, unsigned int domid);
 
 /*
- * Every domain with a name, as a new array the caller frees. Returns 0, or
+ * Every domain with a name, as a new array the caller frees. Names that are
+ * not names by config.h's rules (a guest may not choose its name, but a
+ * toolstack may write anything) are left out: no link can name them. Returns 0, or
  * -1 with the reason in err (EACCES: a guest cannot list other domains).
  */
 int xstore_list_domains(struct xstore *xs, struct xstore_domain **doms, size_t *n, char *err,
@@ -126,11 +134,12 @@ int xstore_watch(struct xstore *xs, const char *path, const char *token, char *e
 void xstore_unwatch(struct xstore *xs, const char *path, const char *token);
 
 /*
- * Takes one pending watch event: 1 with its path and token (cut to the
- * buffers), 0 when none is left, -1 when the connection to XenStore is lost
- * (call xstore_reconnect, now or after a pause).
+ * Takes one pending watch event: 1 with its token (cut to the buffer;
+ * XSTORE_TOKEN_ALL for all of them), 0 when none is left, -1 when the
+ * connection to XenStore is lost (call xstore_reconnect, now or after a
+ * pause). A token that fires again meanwhile is pending again: take at
+ * most a round's worth per wake-up, and leave the rest for the next round.
  */
-int xstore_next_event(struct xstore *xs, char *path, size_t path_len, char *token,
-		      size_t token_len);
+int xstore_next_event(struct xstore *xs, char *token, size_t len);
 
 #endif

@@ -138,10 +138,16 @@ bad_keys() { # bad_keys N RING_REF EVENT_CHANNEL PATTERN DESCRIPTION
 
 bad_keys 1 abc 5 "ring-ref is 'abc': expected a number from 1 to 4294967295" "ring-ref 'abc'"
 bad_keys 2 0 5 "ring-ref is '0'" "ring-ref 0"
-bad_keys 3 8 99999 "event-channel is '99999': expected a number from 1 to 4095" "port 99999"
+bad_keys 3 8 131072 "event-channel is '131072': expected a number from 1 to 131071" \
+	"port 131072, past the FIFO event channel ABI's last"
+# FIFO event channels go far past the 2-level ABI's 4095: such a port is tried
+bad_keys 7 8 99999 "cannot bind to event channel port 99999 of domain 1" "port 99999 is tried"
 bad_keys 4 " 8" 5 "ring-ref is ' 8'" "a ring-ref with a leading space"
 bad_keys 5 99999999999 5 "ring-ref is '99999999999" "a ring-ref beyond 32 bits"
 bad_keys 6 12 7 "cannot bind to event channel port 7 of domain 1" "a port nobody offered"
+# what the peer wrote is quoted without the terminal escapes it may hold
+bad_keys 8 $'1\e[2J\e]0;x\a' 5 "ring-ref is '1\\\\x1b\\[2J\\\\x1b\\]0;x\\\\x07'" \
+	"a ring-ref with terminal escapes, quoted escaped"
 
 # A garbage control page behind valid keys: the orders are checked before any mapping.
 if [ -x "$PROBE" ]; then

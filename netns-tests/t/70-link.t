@@ -113,7 +113,7 @@ like "$out" 'interface vchan2 \(tun, mtu 1500\), server of domain 2' "and its de
 like "$out" 'rings read 256K write 256K, agreed mtu 1500, max payload 65546, offloads vnet-hdr,csum,tso4,tso6' \
 	"and rings and agreement: offloads, 64 KiB super-packets"
 like "$out" ' 0 oversize, 0 offload, ' "no packet too long or with an offload it could not carry"
-like "$out" 'dropped: 0 malformed, 0 tun write' "and no malformed frames or refused packets"
+like "$out" 'dropped: 0 malformed, 0 spoofed, 0 tun write' "and no malformed, spoofed or refused packets"
 
 json=$(ctl left status --json)
 ok $? "vchan-tunctl status --json exits 0"

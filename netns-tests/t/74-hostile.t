@@ -86,7 +86,7 @@ like "$(ctl victim status)" 'bad2: [A-Z_]+ since .*
 .*
 .*
 .*
-  rx 0 packets 0 bytes, dropped: 6 malformed, 0 tun write' "the text status shows the count too"
+  rx 0 packets 0 bytes, dropped: 6 malformed, 0 spoofed, 0 tun write' "the text status shows the count too"
 is "$(grep -c 'malformed' "$WORK/victim.log")" 12 "the log has one line per malformed frame"
 
 # --- the other link never noticed -------------------------------------------------------------

@@ -25,12 +25,15 @@ bridge_up() { # bridge_up NS V4 V6
 run_ok "a bridge in domain 1's namespace" bridge_up "$NA" 10.77.5.1/24 fd77:5::1/64
 run_ok "a bridge in domain 2's namespace" bridge_up "$NB" 10.77.5.2/24 fd77:5::2/64
 
+# what each side's bridge may send from: the subnets behind it (the source filter)
+SOURCES=10.77.5.0/24,fd77:5::/64
 start_left() {
 	daemon da left 1 "$NA" --name t75 --peer 2 --role server --mode tap --interface vtap \
-		--persistent
+		--persistent --allowed-sources "$SOURCES"
 }
 start_left
-daemon db right 2 "$NB" --name t75 --peer 1 --role client --mode tap --interface vtap
+daemon db right 2 "$NB" --name t75 --peer 1 --role client --mode tap --interface vtap \
+	--allowed-sources "$SOURCES"
 
 wait_for 10 dev_exists "$NA" vtap
 ok $? "domain 1's daemon created vtap"

@@ -36,6 +36,7 @@ Mode = tap
 Interface = vtap81
 Watched = yes
 Bridge = br81
+AllowedSources = 10.83.0.0/24
 EOF
 cat >"$CONF/routed.conf" <<EOF
 [Link]

@@ -19,9 +19,11 @@
 #include <xengnttab.h>
 #include <xenstore.h>
 
+#include "../util.h"
 #include "vchan.h"
 
-#define MAX_PORT	4095u	/* the 2-level event channel ABI */
+/* The FIFO event channel ABI's last port (2^17 - 1); the 2-level ABI stops at 4095. */
+#define MAX_PORT	131071u
 #define MAX_PATH_LEN	2900u	/* XenStore allows 3072 with the key appended */
 #define XS_RETRIES	64	/* transactions that conflict in a row before giving up */
 
@@ -33,6 +35,7 @@ struct vchan {
 
 	xenevtchn_handle *xce;
 	evtchn_port_t port;		/* ours; 0 while unbound */
+	bool masked;			/* an event was taken, and port not unmasked since */
 	xengntshr_handle *gs;		/* server */
 	xengnttab_handle *gt;		/* client */
 	struct xs_handle *xs;		/* server: kept to re-offer and to clean up */
@@ -61,29 +64,9 @@ static void __attribute__((format(printf, 2, 3))) set_err(struct vchan_error *e,
 	errno = saved;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int vchan_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
-	unsigned long v = 0;
-
-	if (!*s || strlen(s) > 10)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(*s - '0');
-	}
-	if (v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
+	return parse_decimal(s, min, max, out);
 }
 
 static bool ring_in_page(unsigned int order)
@@ -120,6 +103,7 @@ static void evtchn_unbind(struct vchan *v)
 	if (v->xce && v->port)
 		xenevtchn_unbind(v->xce, v->port);
 	v->port = 0;
+	v->masked = false;
 }
 
 int vchan_fd(const struct vchan *v)
@@ -127,7 +111,7 @@ int vchan_fd(const struct vchan *v)
 	return xenevtchn_fd(v->xce);
 }
 
-int vchan_handle_events(struct vchan *v)
+int vchan_take_event(struct vchan *v)
 {
 	xenevtchn_port_or_error_t port;
 
@@ -140,11 +124,29 @@ int vchan_handle_events(struct vchan *v)
 		vchan_ring_break(&v->ring, "cannot take the pending event: %m");
 		return -1;
 	}
-	if (xenevtchn_unmask(v->xce, (evtchn_port_t)port) < 0) {
-		vchan_ring_break(&v->ring, "cannot unmask event channel port %d: %m", port);
+	/* one port per handle: anything else was ours before a re-offer, and is gone */
+	if ((evtchn_port_t)port == v->port)
+		v->masked = true;
+	return 0;
+}
+
+int vchan_unmask(struct vchan *v)
+{
+	if (!v->masked)
+		return 0;
+	v->masked = false;
+	if (xenevtchn_unmask(v->xce, v->port) < 0) {
+		vchan_ring_break(&v->ring, "cannot unmask event channel port %u: %m", v->port);
 		return -1;
 	}
 	return 0;
+}
+
+int vchan_handle_events(struct vchan *v)
+{
+	if (vchan_take_event(v))
+		return -1;
+	return vchan_unmask(v);
 }
 
 static int notify(struct vchan *v)
@@ -246,7 +248,7 @@ static int check_path(const char *path, struct vchan_error *e)
 	return 0;
 }
 
-static bool xs_put(struct xs_handle *xs, xs_transaction_t t, const char *path, const char *key,
+static bool put_key(struct xs_handle *xs, xs_transaction_t t, const char *path, const char *key,
 		   unsigned int value, struct xs_permissions *perms)
 {
 	char *p = key_path(path, key), val[16];
@@ -261,7 +263,7 @@ static bool xs_put(struct xs_handle *xs, xs_transaction_t t, const char *path, c
 }
 
 /* Writes both keys in one transaction, so a client never sees one without the other. */
-static int xs_publish(struct vchan *v, uint32_t ref, struct vchan_error *e)
+static int publish_keys(struct vchan *v, uint32_t ref, struct vchan_error *e)
 {
 	struct xs_permissions perms[2] = {
 		{ .id = v->own_domid, .perms = XS_PERM_NONE },
@@ -275,8 +277,8 @@ static int xs_publish(struct vchan *v, uint32_t ref, struct vchan_error *e)
 			set_err(e, "cannot start a XenStore transaction: %m");
 			return -1;
 		}
-		if (!xs_put(v->xs, t, v->path, "ring-ref", ref, perms) ||
-		    !xs_put(v->xs, t, v->path, "event-channel", v->port, perms)) {
+		if (!put_key(v->xs, t, v->path, "ring-ref", ref, perms) ||
+		    !put_key(v->xs, t, v->path, "event-channel", v->port, perms)) {
 			int saved = errno;
 
 			xs_transaction_end(v->xs, t, true);
@@ -398,7 +400,7 @@ static int server_offer(struct vchan *v, struct vchan_error *e)
 	}
 	v->was_connected = false;
 	v->closed = false;
-	if (xs_publish(v, ref, e))
+	if (publish_keys(v, ref, e))
 		goto fail;
 	v->published = true;
 	return 0;
@@ -580,8 +582,12 @@ static int read_key(struct xs_handle *xs, xs_transaction_t t, const char *path, 
 		goto out;
 	}
 	if (strlen(s) != len || vchan_parse_uint(s, 1, max, out)) {
-		set_err(e, "%s is '%.16s%s': expected a number from 1 to %lu", p, s,
-			len > 16 ? "..." : "", max);
+		char head[17], shown[4 * 16 + 1];
+
+		/* the peer wrote it: no terminal escapes into our log */
+		snprintf(head, sizeof(head), "%s", s);
+		set_err(e, "%s is '%s%s': expected a number from 1 to %lu", p,
+			printable(head, shown, sizeof(shown)), len > 16 ? "..." : "", max);
 		goto out;
 	}
 	ret = 0;

@@ -77,6 +77,16 @@ int vchan_fd(const struct vchan *v);
  */
 int vchan_handle_events(struct vchan *v);
 
+/*
+ * The same in two steps, for a caller that decides when the next event may
+ * come (a peer that sends events for nothing is heard later and later, as
+ * Linux's backends do with lateeoi): vchan_take_event takes the pending
+ * event and leaves the port masked; vchan_unmask unmasks it, if it still is
+ * (a re-offer binds a new port, unmasked). Both 0, or -1 with the channel broken.
+ */
+int vchan_take_event(struct vchan *v);
+int vchan_unmask(struct vchan *v);
+
 /* Where the channel stands; reads the peer's live byte. */
 enum vchan_state vchan_state(struct vchan *v);
 

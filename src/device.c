@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* A link's device: see device.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "frame.h"
+#include "log.h"
+#include "netlink.h"
+#include "util.h"
+
+/* How long a new watched device may take to route its IPv6 peers. */
+#define PEER_ROUTE_WAIT_MS	1000
+
+/* --- taking no orders from the peer -------------------------------------------------- */
+
+/*
+ * What a peer could otherwise tell our kernel through the device: a default
+ * route and addresses (IPv6 router advertisements and autoconfiguration),
+ * other routes (redirects), a path (source routing).
+ */
+static const struct {
+	const char *family, *key, *value;
+} no_orders[] = {
+	{ "ipv6", "accept_ra", "0" },
+	{ "ipv6", "autoconf", "0" },
+	{ "ipv6", "accept_redirects", "0" },
+	{ "ipv6", "accept_source_route", "-1" },
+	{ "ipv4", "accept_redirects", "0" },
+	{ "ipv4", "accept_source_route", "0" },
+};
+
+static int take_no_orders(const char *ifname, char *err, size_t len)
+{
+	char why[NETLINK_ERR_LEN];
+
+	for (size_t i = 0; i < ARRAY_SIZE(no_orders); i++) {
+		int rc = netlink_dev_sysctl(ifname, no_orders[i].family, no_orders[i].key,
+					    no_orders[i].value, why, sizeof(why));
+
+		/* a kernel without IPv6 takes no IPv6 orders either */
+		if (rc == -ENOENT && !strcmp(no_orders[i].family, "ipv6"))
+			continue;
+		if (rc) {
+			snprintf(err, len, "cannot stop %s from taking routes and addresses from the "
+				 "peer: %s", ifname, why);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* --- addresses ------------------------------------------------------------------------ */
+
+static void addr_text(const struct config_addr *a, bool with_prefix, unsigned int prefix,
+		      char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	inet_ntop(a->family, &a->addr, ip, sizeof(ip));
+	if (with_prefix)
+		snprintf(buf, len, "%s/%u", ip, prefix);
+	else
+		snprintf(buf, len, "%s", ip);
+}
+
+/* The n-th PeerAddress of a family, for the n-th Address of that family. */
+static const struct config_addr *peer_of(const struct link_config *cfg, size_t idx)
+{
+	const struct config_addr *a = &cfg->addrs[idx];
+	size_t nth = 0, i;
+
+	for (i = 0; i < idx; i++)
+		if (cfg->addrs[i].family == a->family)
+			nth++;
+	for (i = 0; i < cfg->n_peer_addrs; i++) {
+		if (cfg->peer_addrs[i].family != a->family)
+			continue;
+		if (!nth--)
+			return &cfg->peer_addrs[i];
+	}
+	return NULL;
+}
+
+static int add_addresses(struct device *dev, const struct link_config *cfg, struct netlink *nl,
+			 char *err, size_t len)
+{
+	for (size_t i = 0; i < cfg->n_addrs; i++) {
+		const struct config_addr *a = &cfg->addrs[i], *p = peer_of(cfg, i);
+		char local[INET6_ADDRSTRLEN + 8], peer[INET6_ADDRSTRLEN + 8];
+		/* DAD on a point-to-point link finds nobody, and would hold IPv6 back for seconds */
+		struct netlink_addr na = { .local = local, .nodad = true };
+		int rc;
+
+		if (p) {
+			addr_text(a, false, 0, local, sizeof(local));
+			addr_text(p, true, p->prefix_set ? p->prefix : a->prefix, peer,
+				  sizeof(peer));
+			na.peer = peer;
+		} else {
+			addr_text(a, true, a->prefix, local, sizeof(local));
+		}
+		rc = netlink_addr_add(nl, dev->tun.name, &na, err, len);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static bool has_ipv6(const struct config_addr *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].family == AF_INET6)
+			return true;
+	return false;
+}
+
+/* Until Linux has routed each IPv6 peer: it does so after the address is added. */
+static void wait_peer_routes(struct device *dev, const struct link_config *cfg,
+			     struct netlink *nl)
+{
+	char peer[INET6_ADDRSTRLEN], err[NETLINK_ERR_LEN];
+
+	for (size_t i = 0; i < cfg->n_peer_addrs; i++) {
+		if (cfg->peer_addrs[i].family != AF_INET6)
+			continue;
+		addr_text(&cfg->peer_addrs[i], false, 0, peer, sizeof(peer));
+		if (netlink_wait_route(nl, dev->tun.name, peer, PEER_ROUTE_WAIT_MS, err,
+				       sizeof(err)))
+			log_link(LOG_WARNING, cfg->name, "%s", err);
+	}
+}
+
+/*
+ * Watched: vchan-tun-watch sets the device up and down, and the addresses
+ * must survive that. Linux drops IPv6 ones on down unless told to keep them,
+ * and routes an IPv6 peer only for an address added while the device is up
+ * (and routed before it goes down): a new device is up for the moment that
+ * takes, while its state key says it is not connected, so no watcher minds.
+ */
+static int watched_addresses(struct device *dev, const struct link_config *cfg,
+			     struct netlink *nl, char *err, size_t len)
+{
+	char down_err[NETLINK_ERR_LEN], why[NETLINK_ERR_LEN];
+	struct netlink_link st;
+	bool flip;
+	int rc, down;
+
+	if (!has_ipv6(cfg->addrs, cfg->n_addrs))
+		return add_addresses(dev, cfg, nl, err, len);
+	rc = netlink_dev_sysctl(dev->tun.name, "ipv6", "keep_addr_on_down", "1", why, sizeof(why));
+	if (rc) {
+		snprintf(err, len, "cannot keep the IPv6 addresses of %s while it is down: %s",
+			 dev->tun.name, why);
+		return rc;
+	}
+	rc = netlink_link_get(nl, dev->tun.name, &st, err, len);
+	if (rc)
+		return rc;
+	flip = has_ipv6(cfg->peer_addrs, cfg->n_peer_addrs) && !(st.flags & IFF_UP);
+	if (flip)
+		rc = netlink_set_up(nl, dev->tun.name, true, err, len);
+	if (!rc)
+		rc = add_addresses(dev, cfg, nl, err, len);
+	if (!flip)
+		return rc;
+	if (!rc)
+		wait_peer_routes(dev, cfg, nl);
+	/* down again even after an error: the device is the watcher's to set up */
+	down = netlink_set_up(nl, dev->tun.name, false, down_err, sizeof(down_err));
+	if (!rc && down)
+		snprintf(err, len, "%s", down_err);
+	return rc ? rc : down;
+}
+
+static int configure(struct device *dev, const struct link_config *cfg, struct netlink *nl,
+		     char *err, size_t len)
+{
+	int rc;
+
+	if (dev->tun.persist != cfg->persistent) {
+		rc = tun_set_persist(&dev->tun, cfg->persistent, err, len);
+		if (rc)
+			return rc;
+	}
+	rc = take_no_orders(dev->tun.name, err, len);
+	if (!rc)
+		rc = netlink_set_mtu(nl, dev->tun.name, cfg->mtu, err, len);
+	if (!rc && cfg->watched)
+		return watched_addresses(dev, cfg, nl, err, len);
+	/* up before the addresses: Linux routes an IPv6 peer only if added to a link that is up */
+	if (!rc)
+		rc = netlink_set_up(nl, dev->tun.name, true, err, len);
+	if (!rc)
+		rc = add_addresses(dev, cfg, nl, err, len);
+	return rc;
+}
+
+/* --- offloads ----------------------------------------------------------------------------- */
+
+/* HELLO's feature bits and the TUN_F_* offloads they stand for. */
+static const struct {
+	uint32_t feature;
+	unsigned int offload;
+} offload_map[] = {
+	{ FRAME_FEAT_CSUM, TUN_F_CSUM },
+	{ FRAME_FEAT_TSO4, TUN_F_TSO4 },
+	{ FRAME_FEAT_TSO6, TUN_F_TSO6 },
+	{ FRAME_FEAT_TSO_ECN, TUN_F_TSO_ECN },
+	{ FRAME_FEAT_USO, TUN_F_USO4 | TUN_F_USO6 },
+};
+
+/* What we can offer: the offloads the kernel takes on this device. */
+static uint32_t features_of_offload(const struct tun_dev *t)
+{
+	uint32_t features = FRAME_FEAT_VNET_HDR;
+
+	if (!t->vnet_hdr)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(offload_map); i++)
+		if ((t->offload_ok & offload_map[i].offload) == offload_map[i].offload)
+			features |= offload_map[i].feature;
+	return frame_features_normalize(features);
+}
+
+int device_offload(struct device *dev, uint32_t features, char *err, size_t len)
+{
+	unsigned int offload = 0;
+
+	if (!dev->tun.vnet_hdr)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(offload_map); i++)
+		if (features & offload_map[i].feature)
+			offload |= offload_map[i].offload;
+	return tun_set_offload(&dev->tun, offload, err, len);
+}
+
+/* --- the device ------------------------------------------------------------------------------ */
+
+int device_open(struct device *dev, const struct link_config *cfg, struct netlink *nl, char *err,
+		size_t len)
+{
+	struct tun_opts o = {
+		.mode = cfg->mode == CONFIG_MODE_TAP ? TUN_MODE_TAP : TUN_MODE_TUN,
+		.no_carrier = true,
+		.vnet_hdr = true,
+	};
+	int rc;
+
+	rc = tun_create(&dev->tun, cfg->ifname, &o, err, len);
+	if (rc == -EBUSY)
+		rc = tun_attach(&dev->tun, cfg->ifname, &o, err, len);
+	if (rc == -EBUSY) {
+		snprintf(err, len, "device %s is held by another process (another vchan-tund "
+			 "serving this link?): not touching it, nor the link's keys in XenStore",
+			 cfg->ifname);
+		return rc;
+	}
+	if (rc)
+		return rc;
+	dev->carrier = false;
+	rc = configure(dev, cfg, nl, err, len);
+	if (rc) {
+		tun_close(&dev->tun);
+		return rc;
+	}
+	dev->open = true;
+	dev->features = features_of_offload(&dev->tun);
+	log_link(LOG_INFO, cfg->name, "device %s ready (%s, mtu %u, %zu address%s%s)",
+		 dev->tun.name, config_mode_name(cfg->mode), cfg->mtu, cfg->n_addrs,
+		 cfg->n_addrs == 1 ? "" : "es", dev->tun.persist ? ", persistent" : "");
+	return 0;
+}
+
+void device_close(struct device *dev)
+{
+	if (!dev->open)
+		return;
+	/* a persistent device stays: without carrier, as the link is gone */
+	device_carrier(dev, false, NULL);
+	tun_close(&dev->tun);
+	dev->open = false;
+	dev->carrier = false;
+}
+
+void device_carrier(struct device *dev, bool on, const char *link)
+{
+	char err[TUN_ERR_LEN];
+
+	if (!dev->open || dev->carrier == on)
+		return;
+	dev->carrier = on;
+	if (!dev->tun.carrier_ctl)
+		return;
+	if (tun_set_carrier(&dev->tun, on, err, sizeof(err)))
+		log_link(LOG_WARNING, link, "%s", err);
+}
+
+long long device_tx_dropped(const struct device *dev)
+{
+	char path[96], text[32], *end;
+	long long v = -1;
+	FILE *f;
+
+	if (!dev->open)
+		return -1;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/tx_dropped", dev->tun.name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(text, sizeof(text), f)) {
+		errno = 0;
+		v = strtoll(text, &end, 10);
+		if (errno || end == text || v < 0)
+			v = -1;
+	}
+	fclose(f);
+	return v;
+}

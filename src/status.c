@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Status as text and as JSON, from a link's snapshot: see status.h. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "status.h"
+#include "util.h"
+
+#define ERROR_TEXT_MAX	2048
+
+static void time_text(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void status_text_begin(struct strbuf *sb, unsigned int domid, size_t n_links)
+{
+	sb_printf(sb, "domain %u, %zu link%s\n", domid, n_links, n_links == 1 ? "" : "s");
+}
+
+void status_text(struct strbuf *sb, const struct link_status *st)
+{
+	const struct link_config *cfg = st->cfg;
+	char since[32], err_at[32], rd[24], wr[24], feat[64], error[ERROR_TEXT_MAX];
+
+	time_text(st->since, since, sizeof(since));
+	sb_printf(sb, "%s: %s since %s (%" PRId64 " s)\n", cfg->name, st->state, since,
+		  st->since_s);
+	sb_printf(sb, "  interface %s (%s, mtu %u), %s of domain ", cfg->ifname,
+		  config_mode_name(cfg->mode), cfg->mtu, config_role_name(cfg->role));
+	if (st->peer_known)
+		sb_printf(sb, "%u", st->peer_domid);
+	else
+		sb_printf(sb, "?");
+	if (cfg->peer_is_name)
+		sb_printf(sb, " (%s)", cfg->peer);
+	sb_printf(sb, "\n  channel %s, rings read %s write %s", st->xs_path[0] ? st->xs_path : "-",
+		  st->ring_read ? size_text(st->ring_read, rd, sizeof(rd)) : "?",
+		  st->ring_write ? size_text(st->ring_write, wr, sizeof(wr)) : "?");
+	if (st->agreed)
+		sb_printf(sb, ", agreed mtu %u, max payload %u, offloads %s", st->lim.mtu,
+			  st->lim.max_payload,
+			  frame_features_text(st->lim.features, feat, sizeof(feat)));
+	sb_printf(sb, "\n  tx %" PRIu64 " packets %" PRIu64 " bytes, dropped: %" PRIu64
+		  " oversize, %" PRIu64 " offload, ",
+		  st->st.tx_packets, st->st.tx_bytes, st->st.tx_oversize, st->st.tx_offload);
+	if (st->no_room >= 0)
+		sb_printf(sb, "%lld no room\n", st->no_room);
+	else
+		sb_printf(sb, "? no room\n");
+	sb_printf(sb, "  rx %" PRIu64 " packets %" PRIu64 " bytes, dropped: %" PRIu64
+		  " malformed, %" PRIu64 " spoofed, %" PRIu64 " tun write\n",
+		  st->st.rx_packets, st->st.rx_bytes, st->st.rx_malformed, st->st.rx_spoofed,
+		  st->st.rx_tun_errors);
+	sb_printf(sb, "  connects %" PRIu64 ", reconnects %" PRIu64 ", last error: ",
+		  st->connects, st->reconnects);
+	if (st->last_error[0]) {
+		time_text(st->last_error_at, err_at, sizeof(err_at));
+		sb_printf(sb, "%s (at %s)\n", printable(st->last_error, error, sizeof(error)),
+			  err_at);
+	} else {
+		sb_printf(sb, "none\n");
+	}
+}
+
+void status_json_begin(struct strbuf *sb, unsigned int domid)
+{
+	sb_printf(sb, "{\"domid\":%u,\"links\":[", domid);
+}
+
+void status_json_end(struct strbuf *sb)
+{
+	sb_printf(sb, "]}\n");
+}
+
+static void json_uint_or_null(struct strbuf *sb, const char *key, bool known, uint64_t v)
+{
+	if (known)
+		sb_printf(sb, "\"%s\":%" PRIu64, key, v);
+	else
+		sb_printf(sb, "\"%s\":null", key);
+}
+
+void status_json(struct strbuf *sb, const struct link_status *st, bool first)
+{
+	const struct link_config *cfg = st->cfg;
+	char feat[64];
+
+	sb_printf(sb, "%s{\"name\":", first ? "" : ",");
+	sb_json_string(sb, cfg->name);
+	sb_printf(sb, ",\"interface\":");
+	sb_json_string(sb, cfg->ifname);
+	sb_printf(sb, ",\"state\":\"%s\",\"since\":%lld,\"role\":\"%s\",\"mode\":\"%s\","
+		  "\"mtu\":%u,\"peer\":{\"name\":",
+		  st->state, (long long)st->since, config_role_name(cfg->role),
+		  config_mode_name(cfg->mode), cfg->mtu);
+	sb_json_string(sb, cfg->peer_is_name ? cfg->peer : NULL);
+	sb_printf(sb, ",");
+	json_uint_or_null(sb, "domid", st->peer_known, st->peer_domid);
+	sb_printf(sb, "},\"xenstore_path\":");
+	sb_json_string(sb, st->xs_path[0] ? st->xs_path : NULL);
+	sb_printf(sb, ",\"ring\":{");
+	json_uint_or_null(sb, "read", st->ring_read, st->ring_read);
+	sb_printf(sb, ",");
+	json_uint_or_null(sb, "write", st->ring_write, st->ring_write);
+	sb_printf(sb, "},\"agreed\":{");
+	json_uint_or_null(sb, "mtu", st->agreed, st->lim.mtu);
+	sb_printf(sb, ",");
+	json_uint_or_null(sb, "max_payload", st->agreed, st->lim.max_payload);
+	sb_printf(sb, ",\"offloads\":");
+	if (st->agreed)
+		sb_printf(sb, "\"%s\"", frame_features_text(st->lim.features, feat, sizeof(feat)));
+	else
+		sb_printf(sb, "null");
+	sb_printf(sb, "},\"tx\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+		  ",\"drops\":{\"oversize\":%" PRIu64 ",\"offload\":%" PRIu64 ",",
+		  st->st.tx_packets, st->st.tx_bytes, st->st.tx_oversize, st->st.tx_offload);
+	json_uint_or_null(sb, "no_room", st->no_room >= 0, (uint64_t)st->no_room);
+	sb_printf(sb, "}},\"rx\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+		  ",\"drops\":{\"malformed\":%" PRIu64 ",\"spoofed\":%" PRIu64
+		  ",\"tun_write\":%" PRIu64 "}}",
+		  st->st.rx_packets, st->st.rx_bytes, st->st.rx_malformed, st->st.rx_spoofed,
+		  st->st.rx_tun_errors);
+	sb_printf(sb, ",\"connects\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"last_error\":",
+		  st->connects, st->reconnects);
+	sb_json_string(sb, st->last_error[0] ? st->last_error : NULL);
+	sb_printf(sb, ",");
+	json_uint_or_null(sb, "last_error_at", st->last_error[0], (uint64_t)st->last_error_at);
+	sb_printf(sb, "}");
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What `vchan-tunctl status` shows: a snapshot of each link (struct
+ * link_status, filled by link_status()), and the two formatters that read
+ * nothing else, text for people and JSON for programs (vchan-tunctl(8)
+ * documents both). Every string in a snapshot that came from elsewhere (an
+ * error quoting the peer, a name from XenStore) is printed escaped.
+ */
+#ifndef VCHAN_TUN_STATUS_H
+#define VCHAN_TUN_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "datapath.h"
+#include "strbuf.h"
+
+struct link_status {
+	const struct link_config *cfg;
+	const char *state;		/* link_state_name() */
+	time_t since;			/* wall clock */
+	int64_t since_s;		/* how long ago */
+	bool peer_known;
+	unsigned int peer_domid;
+	const char *xs_path;		/* "" before the peer is known */
+	size_t ring_read, ring_write;	/* 0: not known yet */
+	bool agreed;			/* the handshake is done: what follows is what it agreed */
+	struct frame_limits lim;
+	struct dp_stats st;
+	long long no_room;		/* the device's tx_dropped; -1: unknown */
+	uint64_t connects, reconnects;
+	const char *last_error;		/* "" for none */
+	time_t last_error_at;
+};
+
+/* "domain 0, 2 links" and, after it, each link's lines. */
+void status_text_begin(struct strbuf *sb, unsigned int domid, size_t n_links);
+void status_text(struct strbuf *sb, const struct link_status *st);
+
+/* {"domid":0,"links":[ ... ]}: begin, each link (first: no comma before it), end. */
+void status_json_begin(struct strbuf *sb, unsigned int domid);
+void status_json(struct strbuf *sb, const struct link_status *st, bool first);
+void status_json_end(struct strbuf *sb);
+
+#endif
