@@ -579,5 +579,11 @@ const char *frame_vnet_check(const struct frame_vnet *v, size_t pkt_len, uint32_
 		return "virtio-net header: GSO without NEEDS_CSUM";
 	if (!v->gso_size)
 		return "virtio-net header: GSO with gso_size 0";
+	/* each segment costs the receiving kernel a packet: no more than a sender makes */
+	if (gso != FRAME_VNET_GSO_UDP_L4 && v->gso_size < FRAME_GSO_TCP_MIN)
+		return "virtio-net header: TCP segments smaller than Linux's smallest MSS";
+	if (gso == FRAME_VNET_GSO_UDP_L4 &&
+	    (pkt_len - v->hdr_len + v->gso_size - 1) / v->gso_size > FRAME_GSO_UDP_MAX_SEGS)
+		return "virtio-net header: more UDP segments than Linux sends at once";
 	return NULL;
 }

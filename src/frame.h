@@ -42,6 +42,15 @@
 
 /* Largest packet GSO hands a TUN/TAP device (Linux's GSO_LEGACY_MAX_SIZE). */
 #define FRAME_GSO_MAX		65536u
+/*
+ * The smallest segments a super-packet may be cut into, so that one frame
+ * cannot make the receiving kernel send tens of thousands of packets: TCP's
+ * gso_size is at least Linux's smallest MSS (net.ipv4.tcp_min_snd_mss's
+ * default), and a UDP super-packet has at most the segments a Linux sender
+ * makes (UDP_MAX_SEGMENTS).
+ */
+#define FRAME_GSO_TCP_MIN	48u
+#define FRAME_GSO_UDP_MAX_SEGS	128u
 /* What TAP mode adds to the MTU: an Ethernet header and one VLAN tag. */
 #define FRAME_ETH_OVERHEAD	18u
 

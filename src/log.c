@@ -27,11 +27,6 @@ void log_init(const char *prog, bool verbose)
 	log_journal = js && *js;
 }
 
-bool log_verbose(void)
-{
-	return log_debug;
-}
-
 static const char *level_word(int level)
 {
 	switch (level) {
@@ -74,9 +69,28 @@ append_f(char *line, size_t *len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* line[0..len) into out with control bytes as \xNN, cut to leave room for "\n"; the new length. */
+static size_t escape_controls(const char *line, size_t len, char *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+		bool plain = c >= 0x20 && c != 0x7f;
+
+		if (n + (plain ? 1 : 4) > LOG_LINE_MAX - 1)
+			break;
+		if (plain)
+			out[n++] = (char)c;
+		else
+			n += (size_t)snprintf(out + n, 5, "\\x%02x", c);
+	}
+	return n;
+}
+
 void log_link(int level, const char *link, const char *fmt, ...)
 {
-	char line[LOG_LINE_MAX];
+	char line[LOG_LINE_MAX], out[LOG_LINE_MAX];
 	size_t len = 0;
 	va_list ap;
 
@@ -93,12 +107,13 @@ void log_link(int level, const char *link, const char *fmt, ...)
 	va_start(ap, fmt);
 	append(line, &len, fmt, ap);
 	va_end(ap);
-	/* A message must not forge a second line (peer-supplied text ends up here). */
-	for (size_t i = 0; i < len; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	line[len++] = '\n';
-	if (write(STDERR_FILENO, line, len) < 0)
+	/*
+	 * Text a peer wrote can end up here: it must not forge a second line, nor
+	 * reach a terminal as escape sequences. Control bytes become \xNN.
+	 */
+	len = escape_controls(line, len, out);
+	out[len++] = '\n';
+	if (write(STDERR_FILENO, out, len) < 0)
 		return; /* nowhere left to say it */
 }
 

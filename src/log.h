@@ -16,7 +16,6 @@
 #include <syslog.h>
 
 void log_init(const char *prog, bool verbose);
-bool log_verbose(void);
 
 /* link is the link's name, or NULL for the daemon as a whole. */
 void log_link(int level, const char *link, const char *fmt, ...)

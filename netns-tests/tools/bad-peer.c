@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * bad-peer: a hostile end of a vchan-tun link, for tests. It connects to a
- * vchan-tund (or offers it a channel), and on each connection breaks the
- * framing protocol (docs/protocol.md) in one way, then reports what the
- * daemon did about it.
+ * vchan-tund (or offers it a channel), and either breaks the framing
+ * protocol (docs/protocol.md), one way per connection, and reports what the
+ * daemon did about it; or, as a guest that is hostile rather than broken,
+ * completes the handshake honestly and then misbehaves.
  *
  *   bad-peer client SERVER_DOMID XS_PATH [--timeout SECS] ATTACK...
  *   bad-peer server PEER_DOMID XS_PATH [--timeout SECS] ATTACK...
+ *   bad-peer client|server DOMID XS_PATH [--timeout SECS] session ACTION...
+ *   bad-peer client|server DOMID XS_PATH [--timeout SECS] flap COUNT
  *
  * Attacks, one connection each, in the order given:
  *   magic         a frame with a bad magic byte
@@ -17,6 +20,7 @@
  *   padding       a PACKET whose padding is not zero
  *   vnet          a PACKET with a virtio-net header nobody agreed to
  *   gso-size      after offering every offload: a TCP super-packet of gso_size 0
+ *   gso-tiny      after offering every offload: a TCP super-packet of 1-byte segments
  *   csum-out      after offering every offload: a checksum to be put past the packet
  *   hello-twice   a second HELLO
  *   packet-first  a PACKET instead of a HELLO
@@ -26,9 +30,24 @@
  * For each it prints one line: "ATTACK: reset: REASON" when the daemon sent a
  * CLOSE frame (REASON is its text) or closed the channel ("closed without
  * a reason"), or "ATTACK: no reaction" after the time-out (default 20 s).
- * Exit status: 0 when every attack was answered with a reset, 1 otherwise,
- * 2 on usage errors.
+ *
+ * A session is one connection with an honest handshake (tun mode, MTU 1500,
+ * no offloads), then the actions, in order, each printing one line when done:
+ *   ra            an IPv6 router advertisement from fe80::bad: "route dom0's
+ *                 IPv6 through me" (high preference) and prefix 2001:db8:bad::/64
+ *   udp:SRC:DST   one UDP datagram from IPv4 address SRC to DST, port 7979,
+ *                 whose payload says "from SRC"
+ *   notify:SECS   events on the channel in a tight loop, nothing in the ring
+ *   xs-storm:SECS keys written under XS_PATH and removed again, as fast as
+ *                 XenStore takes them (as the server: our own channel directory)
+ *   wait:SECS     nothing
+ * then it closes. flap COUNT: COUNT connections in a row, each a HELLO and a
+ * close as soon as the daemon's HELLO is in; prints how many it made.
+ *
+ * Exit status: 0 when every attack was answered with a reset, and every
+ * session or flap ran to its end; 1 otherwise, 2 on usage errors.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -37,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xenstore.h>
 
 #include "frame.h"
 #include "vchan/vchan.h"
@@ -96,6 +116,9 @@ static const struct attack attacks[] = {
 	{ "gso-size", true, { HDR(FRAME_PACKET, FRAME_F_VNET, 50),
 			      VNET(FRAME_VNET_F_NEEDS_CSUM, FRAME_VNET_GSO_TCPV4, 40, 0, 20, 16),
 			      PKT40 }, 64, FRAME_FEAT_ALL },
+	{ "gso-tiny", true, { HDR(FRAME_PACKET, FRAME_F_VNET, 50),
+			      VNET(FRAME_VNET_F_NEEDS_CSUM, FRAME_VNET_GSO_TCPV4, 40, 1, 20, 16),
+			      PKT40 }, 64, FRAME_FEAT_ALL },
 	{ "csum-out", true, { HDR(FRAME_PACKET, FRAME_F_VNET, 50),
 			      VNET(FRAME_VNET_F_NEEDS_CSUM, FRAME_VNET_GSO_NONE, 0, 0, 20, 19),
 			      PKT40 }, 64, FRAME_FEAT_ALL },
@@ -112,6 +135,9 @@ static int64_t now_ms(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: " PROG " client|server DOMID XS_PATH [--timeout SECS] ATTACK...\n"
+			"       " PROG " client|server DOMID XS_PATH [--timeout SECS] session ACTION...\n"
+			"       " PROG " client|server DOMID XS_PATH [--timeout SECS] flap SECS\n"
+			"actions: ra udp:SRC:DST notify:SECS xs-storm:SECS wait:SECS\n"
 			"attacks:");
 	for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++)
 		fprintf(stderr, " %s", attacks[i].name);
@@ -284,6 +310,291 @@ static int run_attack(struct peer *p, const struct attack *a)
 	return ret;
 }
 
+/* --- a hostile guest: an honest handshake, then misbehaviour ----------------------------- */
+
+/* A channel and an honest HELLO, until the daemon's is in: 0, or -1 (said why). */
+static int handshake(struct peer *p)
+{
+	int64_t deadline;
+
+	if (open_channel(p))
+		return -1;
+	p->hello = (struct frame_hello){
+		.version = FRAME_VERSION,
+		.mode = FRAME_MODE_TUN,
+		.mtu = MTU,
+		.max_payload = frame_payload_max(FRAME_MODE_TUN, MTU, 0),
+	};
+	if (put_hello(p))
+		return -1;
+	vchan_flush(p->v);
+	deadline = now_ms() + p->timeout_ms;
+	while (!p->lim.mode) {
+		struct iovec span[2];
+
+		if (read_frames(p) > 0) {
+			fprintf(stderr, PROG ": the daemon closed the channel: %s\n", p->reason);
+			return -1;
+		}
+		if (p->lim.mode)
+			break;
+		if (vchan_state(p->v) != VCHAN_CONNECTED) {
+			fprintf(stderr, PROG ": the channel closed before the daemon's HELLO\n");
+			return -1;
+		}
+		if (vchan_ring_arm_read(p->r, span))
+			continue;
+		if (wait_event(p, deadline)) {
+			fprintf(stderr, PROG ": no HELLO from the daemon within %d ms\n",
+				p->timeout_ms);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void hang_up(struct peer *p)
+{
+	if (p->server)
+		return; /* the next open_channel re-offers */
+	vchan_close(p->v);
+	p->v = NULL;
+}
+
+static int send_packet(struct peer *p, const uint8_t *pkt, size_t len)
+{
+	struct iovec span[2];
+	size_t n;
+
+	read_frames(p); /* make room: whatever the daemon sent us */
+	vchan_ring_writable(p->r, span);
+	n = frame_write(span, FRAME_PACKET, 0, pkt, (uint32_t)len);
+	if (!n)
+		return -1;
+	vchan_ring_commit(p->r, n);
+	return vchan_flush(p->v);
+}
+
+/* The Internet checksum of what sum has added up, folded. */
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+/*
+ * A router advertisement from fe80::bad to all nodes: default router, high
+ * preference, and the prefix 2001:db8:bad::/64 to autoconfigure addresses in.
+ */
+static int send_ra(struct peer *p)
+{
+	static const uint8_t src[16] = { 0xfe, 0x80, [14] = 0x0b, [15] = 0xad };
+	static const uint8_t dst[16] = { 0xff, 0x02, [15] = 1 };
+	static const uint8_t prefix[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x0b, 0xad };
+	uint8_t pkt[40 + 16 + 32] = { 0x60 };
+	uint8_t *icmp = pkt + 40, *opt = icmp + 16, pseudo[40] = { 0 };
+	size_t icmp_len = sizeof(pkt) - 40;
+	uint16_t sum;
+
+	pkt[4] = 0;
+	pkt[5] = (uint8_t)icmp_len;
+	pkt[6] = 58;		/* ICMPv6 */
+	pkt[7] = 255;		/* hop limit: neighbour discovery insists */
+	memcpy(pkt + 8, src, 16);
+	memcpy(pkt + 24, dst, 16);
+	icmp[0] = 134;		/* router advertisement */
+	icmp[4] = 64;		/* current hop limit */
+	icmp[5] = 0x08;		/* router preference: high */
+	icmp[6] = 0x07;		/* router lifetime: 1800 s */
+	icmp[7] = 0x08;
+	opt[0] = 3;		/* prefix information */
+	opt[1] = 4;
+	opt[2] = 64;
+	opt[3] = 0xc0;		/* on-link, autonomous */
+	memset(opt + 4, 0xff, 8); /* valid and preferred lifetime: infinite */
+	memcpy(opt + 16, prefix, 16);
+	memcpy(pseudo, src, 16);
+	memcpy(pseudo + 16, dst, 16);
+	pseudo[35] = (uint8_t)icmp_len;
+	pseudo[39] = 58;
+	sum = csum_fold(csum_add(csum_add(0, pseudo, sizeof(pseudo)), icmp, icmp_len));
+	icmp[2] = (uint8_t)(sum >> 8);
+	icmp[3] = (uint8_t)sum;
+	return send_packet(p, pkt, sizeof(pkt));
+}
+
+/* One UDP datagram to dst:7979 from src (IPv4 dotted quads), saying "from SRC". */
+static int send_udp(struct peer *p, const char *src, const char *dst)
+{
+	uint8_t pkt[20 + 8 + 64] = { 0x45 };
+	int payload = snprintf((char *)pkt + 28, 64, "from %s\n", src);
+	size_t len = 28 + (size_t)payload;
+	uint16_t sum;
+
+	if (payload <= 0 || payload >= 64 || inet_pton(AF_INET, src, pkt + 12) != 1 ||
+	    inet_pton(AF_INET, dst, pkt + 16) != 1)
+		return -1;
+	pkt[2] = (uint8_t)(len >> 8);
+	pkt[3] = (uint8_t)len;
+	pkt[6] = 0x40;		/* don't fragment */
+	pkt[8] = 64;
+	pkt[9] = 17;		/* UDP */
+	sum = csum_fold(csum_add(0, pkt, 20));
+	pkt[10] = (uint8_t)(sum >> 8);
+	pkt[11] = (uint8_t)sum;
+	pkt[20] = 7979 >> 8;	/* source and destination port 7979; no checksum */
+	pkt[21] = 7979 & 0xff;
+	pkt[22] = 7979 >> 8;
+	pkt[23] = 7979 & 0xff;
+	pkt[24] = (uint8_t)((len - 20) >> 8);
+	pkt[25] = (uint8_t)(len - 20);
+	return send_packet(p, pkt, len);
+}
+
+/* Events as fast as we can send them, and nothing in the ring. */
+static int notify_storm(struct peer *p, unsigned int secs)
+{
+	int64_t end = now_ms() + secs * 1000;
+	unsigned long n = 0;
+
+	while (now_ms() < end) {
+		for (int i = 0; i < 1000; i++, n++)
+			if (vchan_notify(p->v))
+				return -1;
+		read_frames(p);
+	}
+	printf("notify: %lu events in %u s\n", n, secs);
+	return 0;
+}
+
+/* A key under the channel's path, written and removed, as fast as XenStore takes it. */
+static int xs_storm(struct peer *p, unsigned int secs)
+{
+	int64_t end = now_ms() + secs * 1000;
+	struct xs_handle *xs = xs_open(0);
+	unsigned long n = 0;
+	char key[512];
+
+	if (!xs)
+		return -1;
+	snprintf(key, sizeof(key), "%s/storm", p->path);
+	while (now_ms() < end) {
+		if (!xs_write(xs, XBT_NULL, key, "x", 1) || !xs_rm(xs, XBT_NULL, key)) {
+			fprintf(stderr, PROG ": cannot write %s: %s\n", key, strerror(errno));
+			xs_close(xs);
+			return -1;
+		}
+		n += 2;
+		if (!(n % 256))
+			read_frames(p);
+	}
+	xs_close(xs);
+	printf("xs-storm: %lu writes in %u s\n", n, secs);
+	return 0;
+}
+
+/* "notify:5" -> 5; -1 if name is not the action's. */
+static long action_arg(const char *action, const char *name)
+{
+	size_t n = strlen(name);
+	unsigned long v;
+
+	if (strncmp(action, name, n) || action[n] != ':' ||
+	    vchan_parse_uint(action + n + 1, 1, 3600, &v))
+		return -1;
+	return (long)v;
+}
+
+static int run_action(struct peer *p, const char *action)
+{
+	char src[32], dst[32];
+	long secs;
+
+	if (!strcmp(action, "ra")) {
+		if (send_ra(p))
+			return -1;
+		printf("ra: sent\n");
+		return 0;
+	}
+	if (sscanf(action, "udp:%31[0-9.]:%31[0-9.]", src, dst) == 2) {
+		if (send_udp(p, src, dst))
+			return -1;
+		printf("udp: sent from %s to %s\n", src, dst);
+		return 0;
+	}
+	if ((secs = action_arg(action, "notify")) > 0)
+		return notify_storm(p, (unsigned int)secs);
+	if ((secs = action_arg(action, "xs-storm")) > 0)
+		return xs_storm(p, (unsigned int)secs);
+	if ((secs = action_arg(action, "wait")) > 0) {
+		int64_t end = now_ms() + secs * 1000;
+
+		while (!wait_event(p, end))
+			read_frames(p);
+		printf("wait: done\n");
+		return 0;
+	}
+	return -1;
+}
+
+static bool valid_action(const char *a)
+{
+	char src[32], dst[32];
+
+	return !strcmp(a, "ra") || sscanf(a, "udp:%31[0-9.]:%31[0-9.]", src, dst) == 2 ||
+	       action_arg(a, "notify") > 0 || action_arg(a, "xs-storm") > 0 ||
+	       action_arg(a, "wait") > 0;
+}
+
+static int session(struct peer *p, char **actions, int n)
+{
+	int ret = 0;
+
+	if (handshake(p))
+		return 1;
+	for (int i = 0; i < n && !ret; i++) {
+		if (run_action(p, actions[i])) {
+			fprintf(stderr, PROG ": %s failed\n", actions[i]);
+			ret = 1;
+		}
+		fflush(stdout);
+	}
+	hang_up(p);
+	return ret;
+}
+
+/* Connections in a row for secs seconds, each a HELLO and a close: how many the daemon took. */
+static int flap(struct peer *p, unsigned int secs)
+{
+	int64_t start = now_ms(), end = start + secs * 1000;
+	unsigned long n = 0;
+
+	while (now_ms() < end) {
+		int left = (int)(end - now_ms());
+
+		if (left <= 0)
+			break;
+		if (p->timeout_ms > left)
+			p->timeout_ms = left;
+		if (handshake(p))
+			break;
+		n++;
+		hang_up(p);
+	}
+	printf("flap: %lu connections in %u s\n", n, secs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct peer p = { .timeout_ms = 20000 };
@@ -306,12 +617,23 @@ int main(int argc, char **argv)
 		p.timeout_ms = (int)v * 1000;
 		first += 2;
 	}
-	for (int i = first; i < argc; i++)
-		if (!find_attack(argv[i]))
+	if (first < argc && !strcmp(argv[first], "session")) {
+		for (int i = first + 1; i < argc; i++)
+			if (!valid_action(argv[i]))
+				usage();
+		ret = session(&p, argv + first + 1, argc - first - 1);
+	} else if (first + 2 == argc && !strcmp(argv[first], "flap")) {
+		if (vchan_parse_uint(argv[first + 1], 1, 3600, &v))
 			usage();
-	for (int i = first; i < argc; i++)
-		if (run_attack(&p, find_attack(argv[i])))
-			ret = 1;
+		ret = flap(&p, (unsigned int)v);
+	} else {
+		for (int i = first; i < argc; i++)
+			if (!find_attack(argv[i]))
+				usage();
+		for (int i = first; i < argc; i++)
+			if (run_attack(&p, find_attack(argv[i])))
+				ret = 1;
+	}
 	vchan_close(p.v);
 	return ret;
 }

@@ -574,6 +574,22 @@ static void test_vnet_check(void)
 	v.gso_size = 0;
 	check_vnet(&v, 3000, all, FRAME_MODE_TUN, "virtio-net header: GSO with gso_size 0",
 		   "GSO with gso_size 0");
+	v.gso_size = FRAME_GSO_TCP_MIN - 1;
+	check_vnet(&v, 3000, all, FRAME_MODE_TUN,
+		   "virtio-net header: TCP segments smaller than Linux's smallest MSS",
+		   "TCP GSO with gso_size 47");
+	v.gso_size = FRAME_GSO_TCP_MIN;
+	check_vnet(&v, 3000, all, FRAME_MODE_TUN, NULL, "TCP GSO with gso_size 48");
+	v = gso_tcp4();
+	v.gso_type = FRAME_VNET_GSO_UDP_L4;
+	v.csum_offset = 6;
+	v.hdr_len = 28;
+	v.gso_size = 10;
+	/* 1280 bytes of payload after 28 of headers: 128 segments of 10 */
+	check_vnet(&v, 28 + 1280, all, FRAME_MODE_TUN, NULL, "UDP GSO of 128 segments");
+	check_vnet(&v, 28 + 1281, all, FRAME_MODE_TUN,
+		   "virtio-net header: more UDP segments than Linux sends at once",
+		   "UDP GSO of 129 segments");
 	v = gso_tcp4();
 	v.flags |= 0x04;
 	check_vnet(&v, 3000, all, FRAME_MODE_TUN, "virtio-net header: unknown flags",

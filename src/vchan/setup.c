@@ -157,6 +157,13 @@ static int notify(struct vchan *v)
 	return -1;
 }
 
+int vchan_notify(struct vchan *v)
+{
+	if (!v->page || vchan_ring_error(&v->ring))
+		return -1;
+	return notify(v);
+}
+
 int vchan_flush(struct vchan *v)
 {
 	if (!v->page || vchan_ring_error(&v->ring))

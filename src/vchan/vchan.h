@@ -90,6 +90,13 @@ int vchan_unmask(struct vchan *v);
 /* Where the channel stands; reads the peer's live byte. */
 enum vchan_state vchan_state(struct vchan *v);
 
+/*
+ * Sends one event, whether or not the peer asked for it. Xen's contract is
+ * that peers tolerate events that say nothing; vchan_flush sends the ones
+ * that do. -1: broken.
+ */
+int vchan_notify(struct vchan *v);
+
 /* Sends one event if the peer asked about what we did since the last flush. -1: broken. */
 int vchan_flush(struct vchan *v);
 
