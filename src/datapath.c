@@ -97,7 +97,8 @@ static int filtered(struct datapath *dp, const struct frame *f, size_t len,
 	size_t first = n < f->payload[0].iov_len ? n : f->payload[0].iov_len;
 
 	memcpy(head, f->payload[0].iov_base, first);
-	memcpy(head + first, f->payload[1].iov_base, n - first);
+	if (n > first)
+		memcpy(head + first, f->payload[1].iov_base, n - first);
 	if (!filter_check(dp->filter, head, n, dp->peer_mac, why, sizeof(why))) {
 		dp->st.rx_spoofed++;
 		log_link(dp->spoof_warned ? LOG_DEBUG : LOG_WARNING, dp->name,

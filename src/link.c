@@ -14,7 +14,8 @@
  *    as Linux's backends do with lateeoi (XSA-332);
  *  - the keys under the channel's path in XenStore, which it may rewrite at
  *    will: the link looks at them at most WATCH_BURST times at once, then
- *    once per WATCH_INTERVAL_MS;
+ *    once per WATCH_INTERVAL_MS, and a watch that fires faster is dropped
+ *    for a while (pace.h), so that xenstored stops telling us;
  *  - when it connects and leaves: clean ends are damped (pace.h), errors
  *    back off from BACKOFF_MIN_MS to BACKOFF_MAX_MS.
  */
@@ -67,10 +68,9 @@ struct link {
 	bool peer_known;
 	unsigned int peer_domid;
 	char xs_path[CONFIG_XS_PATH_MAX + 1];
-	bool watching;			/* client: our watch is on watch_path */
+	bool watching;			/* client: our watch is on watch_path (or muted) */
 	char watch_path[CONFIG_XS_PATH_MAX + 1];
-	bool watch_fired;		/* and we have not looked since */
-	struct rate_limit watch_rate;
+	struct watch_pace watch_pace;
 
 	/* our state key as last written (docs/protocol.md): "" while there is none */
 	char state_path[CONFIG_XS_PATH_MAX + 1];
@@ -391,7 +391,7 @@ static void client_unwatch(struct link *l)
 		return;
 	xstore_unwatch(l->env->xs, l->watch_path, l->token);
 	l->watching = false;
-	l->watch_fired = false;
+	watch_pace_init(&l->watch_pace, WATCH_BURST, WATCH_INTERVAL_MS);
 }
 
 static unsigned int next_delay(unsigned int cur, unsigned int min, unsigned int max)
@@ -937,14 +937,11 @@ static void on_vchan(struct ev_source *src, uint32_t events)
 	event_done(l);
 }
 
-/* What the watch on the server's path is for, at most at the link's rate. */
-static void watch_work(struct link *l, int64_t now)
+/* What the watch on the server's path is for. */
+static void watch_work(struct link *l)
 {
 	char key[CONFIG_XS_PATH_MAX + 16];
 
-	if (!l->watch_fired || !rate_take(&l->watch_rate, now))
-		return;
-	l->watch_fired = false;
 	if (l->state == LINK_CONNECTING) {
 		client_try(l);
 		return;
@@ -962,12 +959,27 @@ static void watch_work(struct link *l, int64_t now)
 			  l->xs_path);
 }
 
+/* At the link's pace: a watch that fires too fast is dropped for a while. */
+static void watch_paced(struct link *l, int64_t now)
+{
+	bool mute;
+
+	if (watch_pace_take(&l->watch_pace, now, &mute)) {
+		watch_work(l);
+		return;
+	}
+	if (!mute)
+		return;
+	log_link(LOG_DEBUG, l->cfg.name, "the keys at %s change too fast: not watching them for "
+		 "%u ms", l->watch_path, l->watch_pace.mute_ms);
+	xstore_unwatch(l->env->xs, l->watch_path, l->token);
+}
+
 void link_on_watch(struct link *l)
 {
 	if (l->dead || is_server(l) || !l->watching)
 		return;
-	l->watch_fired = true;
-	watch_work(l, now_ms());
+	watch_paced(l, now_ms());
 }
 
 void link_on_release(struct link *l)
@@ -1018,7 +1030,7 @@ int64_t link_deadline(const struct link *l)
 
 	if (l->dead)
 		return 0;
-	t = l->watch_fired ? rate_next(&l->watch_rate) : 0;
+	t = l->watching ? watch_pace_deadline(&l->watch_pace) : 0;
 	if (t && (!first || t < first))
 		first = t;
 	if (l->unmask_ms && (!first || l->unmask_ms < first))
@@ -1036,7 +1048,18 @@ void link_on_deadline(struct link *l, int64_t now)
 		if (l->v && !vchan_unmask(l->v))
 			link_service(l);
 	}
-	watch_work(l, now);
+	if (l->watching && watch_pace_unmute(&l->watch_pace, now)) {
+		char err[XSTORE_ERR_LEN];
+
+		/* it fires once at once, and says what we missed; failing, try later */
+		if (xstore_watch(l->env->xs, l->watch_path, l->token, err, sizeof(err))) {
+			log_link(LOG_WARNING, l->cfg.name, "%s", err);
+			l->watch_pace.muted = true;
+			l->watch_pace.unmute_ms = now + PACE_MUTE_MAX_MS;
+		}
+	} else if (l->watching && l->watch_pace.fired && watch_pace_deadline(&l->watch_pace) <= now) {
+		watch_paced(l, now);
+	}
 	if (!l->deadline_ms || l->deadline_ms > now)
 		return;
 	l->deadline_ms = 0;
@@ -1068,7 +1091,7 @@ struct link *link_new(const struct link_config *cfg, struct link_env *env)
 	l->state = LINK_STOPPED;
 	l->since = time(NULL);
 	l->since_ms = now_ms();
-	rate_init(&l->watch_rate, WATCH_BURST, WATCH_INTERVAL_MS);
+	watch_pace_init(&l->watch_pace, WATCH_BURST, WATCH_INTERVAL_MS);
 	filter_init(&l->filter, cfg);
 	l->dp.name = l->cfg.name;
 	datapath_set_device(&l->dp, env->epfd, -1, NULL, l->cfg.ifname, false, &l->filter);

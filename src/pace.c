@@ -37,6 +37,49 @@ int64_t rate_next(const struct rate_limit *rl)
 	return rl->tokens ? 0 : rl->refill_ms;
 }
 
+void watch_pace_init(struct watch_pace *wp, unsigned int burst, unsigned int interval_ms)
+{
+	*wp = (struct watch_pace){ 0 };
+	rate_init(&wp->rate, burst, interval_ms);
+}
+
+bool watch_pace_take(struct watch_pace *wp, int64_t now, bool *mute)
+{
+	*mute = false;
+	wp->fired = true;
+	if (wp->muted)
+		return false;
+	if (rate_take(&wp->rate, now)) {
+		wp->fired = false;
+		return true;
+	}
+	/* a mute long ago is forgotten: a new storm starts short */
+	if (wp->unmute_ms && now - wp->unmute_ms > 10 * PACE_MUTE_MAX_MS)
+		wp->mute_ms = 0;
+	wp->mute_ms = !wp->mute_ms ? PACE_MUTE_MIN_MS :
+		      wp->mute_ms < PACE_MUTE_MAX_MS / 2 ? wp->mute_ms * 2 : PACE_MUTE_MAX_MS;
+	wp->muted = true;
+	wp->unmute_ms = now + wp->mute_ms;
+	*mute = true;
+	return false;
+}
+
+int64_t watch_pace_deadline(const struct watch_pace *wp)
+{
+	if (wp->muted)
+		return wp->unmute_ms;
+	return wp->fired ? rate_next(&wp->rate) : 0;
+}
+
+bool watch_pace_unmute(struct watch_pace *wp, int64_t now)
+{
+	if (!wp->muted || now < wp->unmute_ms)
+		return false;
+	wp->muted = false;
+	wp->fired = false; /* registering fires it */
+	return true;
+}
+
 /* The penalty as of now: halved per half-life gone by. */
 static unsigned int decayed(const struct flap *f, int64_t now)
 {
@@ -70,7 +113,7 @@ unsigned int flap_down(struct flap *f, int64_t now)
 
 bool flap_quiet(const struct flap *f, int64_t now)
 {
-	return f->held_ms && now - f->held_ms < FLAP_REPORT_MS;
+	return decayed(f, now) >= FLAP_QUIET || (f->held_ms && now - f->held_ms < FLAP_REPORT_MS);
 }
 
 bool flap_report(struct flap *f, int64_t now, unsigned int *count)

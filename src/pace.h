@@ -9,6 +9,12 @@
  *   at once, then one every `interval_ms`. What is over the limit waits for
  *   rate_next(), where the caller does it once, however many events came.
  *
+ * - a paced watch, for a XenStore watch a peer can fire at will: its events
+ *   are handled at the rate limit's pace, and when they come faster, the
+ *   watch is better not registered at all for a while (PACE_MUTE_MIN_MS,
+ *   doubling up to PACE_MUTE_MAX_MS): xenstored then sends nothing. Its
+ *   registration again fires it once, so a change is seen late, never missed.
+ *
  * - flap damping for connections, as routers damp flapping routes (RFC
  *   2439): each connection that ends adds FLAP_PENALTY to a penalty that
  *   halves every FLAP_HALF_LIFE_MS. Above FLAP_SUPPRESS, the next connection
@@ -16,9 +22,10 @@
  *   FLAP_MAX, so that no wait is longer than 4 s. A peer that reconnects
  *   once a second never waits (its penalty stays under 2000); one that does
  *   so as fast as it can is held to about two connections a second.
- *   Once a link has had to wait, it is quiet for FLAP_REPORT_MS: its
- *   connections are not worth a log line each, and flap_report() says, at
- *   most once per FLAP_REPORT_MS, how many there were.
+ *   While the penalty is at FLAP_QUIET or more (a second connection ended
+ *   within a second or so of the first), and for FLAP_REPORT_MS after a wait, the link is
+ *   quiet: its connections are not worth a log line each, and flap_report()
+ *   says, at most once per FLAP_REPORT_MS, how many there were.
  */
 #ifndef VCHAN_TUN_PACE_H
 #define VCHAN_TUN_PACE_H
@@ -41,12 +48,39 @@ bool rate_take(struct rate_limit *rl, int64_t now);
 /* When a token is there again (now or earlier if there is one). */
 int64_t rate_next(const struct rate_limit *rl);
 
+#define PACE_MUTE_MIN_MS	100u
+#define PACE_MUTE_MAX_MS	1000u
+
+struct watch_pace {
+	struct rate_limit rate;
+	bool fired;			/* an event came, not handled yet */
+	bool muted;			/* unregistered until unmute_ms */
+	int64_t unmute_ms;
+	unsigned int mute_ms;		/* the last mute's length */
+};
+
+void watch_pace_init(struct watch_pace *wp, unsigned int burst, unsigned int interval_ms);
+
+/*
+ * An event fired (or one is pending): true when it is to be handled now.
+ * When it is not, and came faster than the rate, *mute says to unregister
+ * the watch, until watch_pace_deadline().
+ */
+bool watch_pace_take(struct watch_pace *wp, int64_t now, bool *mute);
+
+/* When a pending event may be handled, or the watch registered again; 0: nothing due. */
+int64_t watch_pace_deadline(const struct watch_pace *wp);
+
+/* True when a muted watch is to be registered again now (which fires it once). */
+bool watch_pace_unmute(struct watch_pace *wp, int64_t now);
+
 #define FLAP_PENALTY		1000u
 #define FLAP_HALF_LIFE_MS	1000u
 #define FLAP_SUPPRESS		5000u
 #define FLAP_REUSE		1000u
 #define FLAP_MAX		16000u
 #define FLAP_REPORT_MS		60000
+#define FLAP_QUIET		1500u
 
 struct flap {
 	unsigned int penalty;		/* as of at_ms */
@@ -63,7 +97,7 @@ struct flap {
  */
 unsigned int flap_down(struct flap *f, int64_t now);
 
-/* True for FLAP_REPORT_MS after a connection had to wait: its ends are not news one by one. */
+/* True while connections end too often to be news one by one (see above). */
 bool flap_quiet(const struct flap *f, int64_t now);
 
 /*

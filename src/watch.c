@@ -17,11 +17,12 @@
  * other, each transition's once; different links do not wait for each other.
  *
  * The peer's state key is in the peer's part of XenStore, which the peer
- * may rewrite as often as it likes. What that costs is bounded: a link's
- * keys are read at most LINK_KEYS_BURST times at once and then once per
- * LINK_KEYS_INTERVAL_MS, however often they fire; and a link that goes
- * down soon after each up is held down for a while (flap damping, pace.h),
- * so that its hooks do not run in a storm.
+ * may rewrite as often as it likes. What that costs is bounded: it is read
+ * at most PEER_KEY_BURST times at once and then once per
+ * PEER_KEY_INTERVAL_MS, however often it fires, and when it fires faster
+ * its watch is dropped for a while (pace.h); and a link that goes down soon
+ * after each up is held down (flap damping), so that its hooks do not run
+ * in a storm.
  *
  * Restarting it must not flap a link: at start, a link that should be up and
  * whose device is up already is taken as up, hooks run (they ran before).
@@ -64,8 +65,8 @@
 #define HOOK_PATH_ENV		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* Hooks waiting per link; a link flapping faster than its hooks run loses down/up pairs. */
 #define MAX_JOBS		8
-#define LINK_KEYS_BURST		8
-#define LINK_KEYS_INTERVAL_MS	100
+#define PEER_KEY_BURST		8
+#define PEER_KEY_INTERVAL_MS	100
 #define TOKEN_OWN		"own:"
 #define TOKEN_PEER		"peer:"
 #define TOKEN_MAX		(CONFIG_NAME_MAX + 8)
@@ -108,8 +109,7 @@ struct wlink {
 	char own_path[CONFIG_XS_PATH_MAX + 1], peer_path[CONFIG_XS_PATH_MAX + 1];
 	char own_token[TOKEN_MAX], peer_token[TOKEN_MAX];
 	char own_state[XSTORE_STATE_MAX], peer_state[XSTORE_STATE_MAX];	/* "" if none */
-	bool own_fired, peer_fired;	/* a key's watch fired, and it was not read since */
-	struct rate_limit key_rate;
+	struct watch_pace peer_pace;	/* the peer's key: its writer may be hostile */
 
 	/* flapping: an up waits until hold_until (0: none) */
 	struct flap flap;
@@ -430,6 +430,7 @@ static void unwatch_keys(struct wlink *l)
 	xstore_unwatch(l->w->loop.xs, l->peer_path, l->peer_token);
 	l->watching = false;
 	l->own_state[0] = l->peer_state[0] = '\0';
+	watch_pace_init(&l->peer_pace, PEER_KEY_BURST, PEER_KEY_INTERVAL_MS);
 }
 
 /* A state key's value, "" when there is none (or it is not ours to read). */
@@ -646,38 +647,33 @@ static void evaluate(struct wlink *l, const char *why)
 	transition(l, true, ifindex, why);
 }
 
-/* A key's watch fired: read it now, or (too many in a row) when the link's rate allows. */
-static void link_read_keys(struct wlink *l, int64_t now)
+/* The peer's key, at the pace of peer_pace: a watch that fires too fast is dropped for a while. */
+static void read_peer_key(struct wlink *l, int64_t now)
 {
 	char why[64];
+	bool mute;
 
-	if ((!l->own_fired && !l->peer_fired) || !rate_take(&l->key_rate, now))
+	if (!l->watching)
 		return;
-	if (!l->watching) {
-		l->own_fired = l->peer_fired = false;
-		return;
-	}
-	why[0] = '\0';
-	if (l->own_fired) {
-		read_state(l, l->own_path, l->own_state);
-		snprintf(why, sizeof(why), "our daemon %s", l->own_state[0] ? l->own_state : "gone");
-	}
-	if (l->peer_fired) {
+	if (watch_pace_take(&l->peer_pace, now, &mute)) {
 		read_state(l, l->peer_path, l->peer_state);
 		snprintf(why, sizeof(why), "peer daemon %s",
 			 l->peer_state[0] ? l->peer_state : "gone");
+		evaluate(l, why);
+		return;
 	}
-	l->own_fired = l->peer_fired = false;
-	evaluate(l, why);
+	if (!mute)
+		return;
+	log_link(LOG_DEBUG, l->cfg.name, "%s changes too fast: not watching it for %u ms",
+		 l->peer_path, l->peer_pace.mute_ms);
+	xstore_unwatch(l->w->loop.xs, l->peer_path, l->peer_token);
 }
 
 /* When the link has something to do next (0: nothing). */
 static int64_t link_deadline(const struct wlink *l)
 {
-	int64_t t = 0;
+	int64_t t = l->watching ? watch_pace_deadline(&l->peer_pace) : 0;
 
-	if (l->own_fired || l->peer_fired)
-		t = rate_next(&l->key_rate);
 	if (l->hold_until && (!t || l->hold_until < t))
 		t = l->hold_until;
 	return t;
@@ -685,7 +681,19 @@ static int64_t link_deadline(const struct wlink *l)
 
 static void link_on_time(struct wlink *l, int64_t now)
 {
-	link_read_keys(l, now);
+	char err[XSTORE_ERR_LEN];
+
+	if (l->watching && watch_pace_unmute(&l->peer_pace, now)) {
+		/* it fires once at once, and says what we missed */
+		if (xstore_watch(l->w->loop.xs, l->peer_path, l->peer_token, err, sizeof(err))) {
+			log_link(LOG_WARNING, l->cfg.name, "%s", err);
+			l->peer_pace.muted = true;
+			l->peer_pace.unmute_ms = now + PACE_MUTE_MAX_MS;
+		}
+	} else if (l->watching && l->peer_pace.fired &&
+		   watch_pace_deadline(&l->peer_pace) <= now) {
+		read_peer_key(l, now);
+	}
 	if (l->hold_until && l->hold_until <= now) {
 		l->hold_until = 0;
 		evaluate(l, NULL);
@@ -702,14 +710,16 @@ static struct wlink *find_link(struct watcher *w, const char *name)
 	return NULL;
 }
 
-/* A key of the link's fired: read when the link's rate allows (link_read_keys). */
-static void on_key(struct wlink *l, bool own)
+/* "our daemon connected", at once: our own daemon wrote it. */
+static void on_own_key(struct wlink *l)
 {
-	if (own)
-		l->own_fired = true;
-	else
-		l->peer_fired = true;
-	link_read_keys(l, now_ms());
+	char why[64];
+
+	if (!l->watching)
+		return;
+	read_state(l, l->own_path, l->own_state);
+	snprintf(why, sizeof(why), "our daemon %s", l->own_state[0] ? l->own_state : "gone");
+	evaluate(l, why);
 }
 
 /* One listing of the domains for every link by name: a dozen links need not read a dozen. */
@@ -748,15 +758,15 @@ static void on_watch(struct loop *lp, const char *token)
 		return;
 	if (!strcmp(token, XSTORE_TOKEN_ALL)) {
 		for (size_t i = 0; i < w->n_links; i++) {
-			on_key(w->links[i], true);
-			on_key(w->links[i], false);
+			on_own_key(w->links[i]);
+			read_peer_key(w->links[i], now_ms());
 		}
 	} else if (!strncmp(token, TOKEN_OWN, strlen(TOKEN_OWN)) &&
 		   (l = find_link(w, token + strlen(TOKEN_OWN)))) {
-		on_key(l, true);
+		on_own_key(l);
 	} else if (!strncmp(token, TOKEN_PEER, strlen(TOKEN_PEER)) &&
 		   (l = find_link(w, token + strlen(TOKEN_PEER)))) {
-		on_key(l, false);
+		read_peer_key(l, now_ms());
 	}
 }
 
@@ -789,7 +799,7 @@ static struct wlink *link_new(struct watcher *w, const struct link_config *cfg)
 	l->jobs_tail = &l->jobs;
 	snprintf(l->own_token, sizeof(l->own_token), TOKEN_OWN "%s", cfg->name);
 	snprintf(l->peer_token, sizeof(l->peer_token), TOKEN_PEER "%s", cfg->name);
-	rate_init(&l->key_rate, LINK_KEYS_BURST, LINK_KEYS_INTERVAL_MS);
+	watch_pace_init(&l->peer_pace, PEER_KEY_BURST, PEER_KEY_INTERVAL_MS);
 	hook_init(&l->hook, w->loop.epfd, hook_done);
 	return l;
 }

@@ -40,6 +40,9 @@
  *   notify:SECS   events on the channel in a tight loop, nothing in the ring
  *   xs-storm:SECS keys written under XS_PATH and removed again, as fast as
  *                 XenStore takes them (as the server: our own channel directory)
+ *   state-storm:SECS  our state key for the watchers (XS_PATH/state, where the
+ *                 daemon's would be as a server) flipped between connected and
+ *                 waiting, as fast as XenStore takes it
  *   wait:SECS     nothing
  * then it closes. flap COUNT: COUNT connections in a row, each a HELLO and a
  * close as soon as the daemon's HELLO is in; prints how many it made.
@@ -137,7 +140,7 @@ static void usage(void)
 	fprintf(stderr, "usage: " PROG " client|server DOMID XS_PATH [--timeout SECS] ATTACK...\n"
 			"       " PROG " client|server DOMID XS_PATH [--timeout SECS] session ACTION...\n"
 			"       " PROG " client|server DOMID XS_PATH [--timeout SECS] flap SECS\n"
-			"actions: ra udp:SRC:DST notify:SECS xs-storm:SECS wait:SECS\n"
+			"actions: ra udp:SRC:DST notify:SECS xs-storm:SECS state-storm:SECS wait:SECS\n"
 			"attacks:");
 	for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++)
 		fprintf(stderr, " %s", attacks[i].name);
@@ -503,6 +506,34 @@ static int xs_storm(struct peer *p, unsigned int secs)
 	return 0;
 }
 
+/* Our "state key", flipped: what a peer's daemon says to the watchers, lying. */
+static int state_storm(struct peer *p, unsigned int secs)
+{
+	int64_t end = now_ms() + secs * 1000;
+	struct xs_handle *xs = xs_open(0);
+	unsigned long n = 0;
+	char key[512];
+
+	if (!xs)
+		return -1;
+	snprintf(key, sizeof(key), "%s/state", p->path);
+	while (now_ms() < end) {
+		const char *v = n % 2 ? "waiting" : "connected";
+
+		if (!xs_write(xs, XBT_NULL, key, v, (unsigned int)strlen(v))) {
+			fprintf(stderr, PROG ": cannot write %s: %s\n", key, strerror(errno));
+			xs_close(xs);
+			return -1;
+		}
+		n++;
+		if (!(n % 256))
+			read_frames(p);
+	}
+	xs_close(xs);
+	printf("state-storm: %lu writes in %u s\n", n, secs);
+	return 0;
+}
+
 /* "notify:5" -> 5; -1 if name is not the action's. */
 static long action_arg(const char *action, const char *name)
 {
@@ -536,6 +567,8 @@ static int run_action(struct peer *p, const char *action)
 		return notify_storm(p, (unsigned int)secs);
 	if ((secs = action_arg(action, "xs-storm")) > 0)
 		return xs_storm(p, (unsigned int)secs);
+	if ((secs = action_arg(action, "state-storm")) > 0)
+		return state_storm(p, (unsigned int)secs);
 	if ((secs = action_arg(action, "wait")) > 0) {
 		int64_t end = now_ms() + secs * 1000;
 
@@ -553,7 +586,7 @@ static bool valid_action(const char *a)
 
 	return !strcmp(a, "ra") || sscanf(a, "udp:%31[0-9.]:%31[0-9.]", src, dst) == 2 ||
 	       action_arg(a, "notify") > 0 || action_arg(a, "xs-storm") > 0 ||
-	       action_arg(a, "wait") > 0;
+	       action_arg(a, "state-storm") > 0 || action_arg(a, "wait") > 0;
 }
 
 static int session(struct peer *p, char **actions, int n)
