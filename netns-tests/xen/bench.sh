@@ -125,7 +125,7 @@ iperf() {
 }
 
 # summary FILE SECTION: "bytes=B secs=S mbps=M loss_pct=L" of iperf3 -J's
-# end.SECTION, and " packets=P" for UDP
+# end.SECTION, and " packets=P" for UDP, " retransmits=N" for TCP's sum_sent
 summary() {
 	awk -v s="$2" '$0 ~ "^\t\t\"" s "\":" { f = 1; next }
 		f && /^\t\t}/ { exit }
@@ -136,6 +136,8 @@ summary() {
 				v["seconds"], v["bits_per_second"] / 1e6, v["lost_percent"]
 			if ("packets" in v)
 				printf " packets=%.0f", v["packets"]
+			if ("retransmits" in v)
+				printf " retransmits=%.0f", v["retransmits"]
 			print ""
 		}' "$1"
 }
@@ -180,7 +182,8 @@ tcp() {
 	rc=$?
 	c1=$(cpu)
 	[ "$1" = vchan-tun ] && d1=$(ticks "$TUND")
-	[ "$rc" -eq 0 ] && s=$(summary "$f" sum_received)
+	[ "$rc" -eq 0 ] && s=$(summary "$f" sum_received) &&
+		s="$s $(field retransmits "$(summary "$f" sum_sent)" | sed 's/^/retransmits=/')"
 	ok $? "$1: TCP $2 run $3: $(field mbps "$s") Mbit/s" || {
 		show_file iperf3 "$f"
 		return 1
@@ -313,6 +316,8 @@ measure() {
 			done
 		done
 	done
+	diag "$(vchan-tunctl status)"
+	diag "the domU: $(domu_run status 30 "vchan-tunctl status")"
 
 	say "stage bench-udp"
 	for link in $LINKS; do
