@@ -9,6 +9,7 @@
 #   make lint         cppcheck and clang-tidy
 #   make bench        vchan-tun against veth and socat (netns-tests/bench/bench.mk)
 #   make check-xen    the programs on the real Xen hypervisor under QEMU (netns-tests/xen/xen.mk)
+#   make bench-xen    vchan-tun against netback/netfront on the real Xen under QEMU (same file)
 #
 # The caller's CFLAGS, CPPFLAGS and LDFLAGS (from the environment, the command
 # line or dpkg-buildflags) are used as given; the project adds its language

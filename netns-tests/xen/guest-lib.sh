@@ -23,11 +23,22 @@ say() { echo "VT $*"; }
 
 now_s() { date +%s; }
 
-# xs_wait KEY SECS: waits until KEY exists. The watch fires once when it is
-# registered and again on every change at or below KEY, so checking after each
-# event cannot miss a write made before the watch existed.
+# xs_has KEY [VALUE]: KEY exists (and reads VALUE).
+xs_has() {
+	if [ $# -eq 1 ]; then
+		xenstore-exists "$1" 2>/dev/null
+	else
+		[ "$(xenstore-read -R "$1" 2>/dev/null)" = "$2" ]
+	fi
+}
+
+# xs_wait KEY SECS [VALUE]: waits until KEY exists (and reads VALUE). The
+# watch fires once when it is registered and again on every change at or below
+# KEY, so checking after each event cannot miss a write made before the watch
+# existed.
 xs_wait() {
 	local key="$1" secs="$2" fifo wpid end left rc=1
+	shift 2
 	# $$ is the same in every subshell: the name must be unique by itself.
 	fifo=$(mktemp -u /tmp/xs_wait.XXXXXX) && mkfifo "$fifo" || return 1
 	xenstore-watch "$key" >"$fifo" 2>/dev/null &
@@ -35,7 +46,7 @@ xs_wait() {
 	exec 8<"$fifo"
 	end=$(($(now_s) + secs))
 	while :; do
-		if xenstore-exists "$key" 2>/dev/null; then
+		if xs_has "$key" "$@"; then
 			rc=0
 			break
 		fi
@@ -48,7 +59,7 @@ xs_wait() {
 	wait "$wpid" 2>/dev/null
 	exec 8<&-
 	rm -f "$fifo"
-	[ "$rc" -eq 0 ] || xenstore-exists "$key" 2>/dev/null
+	[ "$rc" -eq 0 ] || xs_has "$key" "$@"
 }
 
 # poll_until SECS CMD...: runs CMD every 0.1 s until it succeeds, at most SECS.

@@ -9,3 +9,13 @@
 check-xen: all
 	@scripts/install-deps --if-missing
 	BUILD=$(B) netns-tests/xen/run
+
+# make bench-xen: vchan-tun against the classic vif (xen-netback in dom0,
+# xen-netfront in the domU) in one boot of the same Xen, dom0 and domU under
+# QEMU, measured in turns (netns-tests/xen/bench). A few minutes, as root, not
+# part of check. One table; $(B)/bench/results-xen.json, and the console log
+# and raw figures in $(B)/bench-xen/. docs/benchmark.md explains the figures.
+.PHONY: bench-xen
+bench-xen: all
+	@scripts/install-deps --if-missing
+	BUILD=$(B) netns-tests/xen/bench
