@@ -47,6 +47,9 @@ XS_LIBS    := $(shell $(PKG_CONFIG) --libs xenstore)
 NL_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libnl-3.0 libnl-route-3.0)
 NL_LIBS    := $(shell $(PKG_CONFIG) --libs libnl-3.0 libnl-route-3.0)
 
+# One version, debian/changelog's: what --version and the JSON status say.
+VERSION    := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+
 COMPILE    = $(CC) $(BASE_FLAGS) $(CPPFLAGS) $(XEN_CFLAGS) $(NL_CFLAGS) $(WARN) $(CFLAGS)
 LINK       = $(CC) $(CFLAGS) $(LDFLAGS) $(SAN_EXE)
 
@@ -54,6 +57,9 @@ LINK       = $(CC) $(CFLAGS) $(LDFLAGS) $(SAN_EXE)
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(COMPILE) $(SAN_EXE) -c -o $@ $<
+
+$(B)/obj/src/util.o: CPPFLAGS += -DVCHAN_TUN_VERSION='"$(VERSION)"'
+$(B)/obj/src/util.o: debian/changelog
 
 .PHONY: all programs
 all: programs
@@ -71,7 +77,7 @@ COMMON_SRCS := src/config.c src/xs.c src/netlink.c src/loop.c src/event.c src/lo
 DAEMON_SRCS := src/daemon.c src/link.c src/datapath.c src/device.c src/filter.c src/status.c \
                src/control.c src/frame.c src/tun.c $(COMMON_SRCS) $(VCHAN_SRCS)
 WATCH_SRCS  := src/watch.c src/hook.c $(COMMON_SRCS)
-CTL_SRCS    := src/ctl.c src/strbuf.c
+CTL_SRCS    := src/ctl.c src/strbuf.c src/util.c
 CAT_SRCS    := src/vchan-cat.c $(VCHAN_SRCS)
 
 PROGRAMS    := $(B)/bin/vchan-tund $(B)/bin/vchan-tun-watch $(B)/bin/vchan-tunctl \

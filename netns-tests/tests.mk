@@ -58,7 +58,7 @@ $(B)/tools/xen-probe: LIBS = $(XEN_LIBS)
 $(B)/tools/xs-probe: $(call obj,netns-tests/tools/xs-probe.c)
 $(B)/tools/xs-probe: LIBS = $(XS_LIBS)
 # tun-probe: the device and netlink layers alone, for t/60-tun-netlink.t.
-$(B)/tools/tun-probe: $(call obj,netns-tests/tools/tun-probe.c src/tun.c src/netlink.c)
+$(B)/tools/tun-probe: $(call obj,netns-tests/tools/tun-probe.c src/tun.c src/netlink.c src/util.c)
 $(B)/tools/tun-probe: LIBS = $(NL_LIBS)
 # bad-peer: a hostile end of a link, for t/74-hostile.t and the hostile-guest tests.
 $(B)/tools/bad-peer: $(call obj,netns-tests/tools/bad-peer.c src/frame.c $(VCHAN_SRCS))

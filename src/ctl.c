@@ -22,6 +22,7 @@
 
 #include "control.h"
 #include "strbuf.h"
+#include "util.h"
 
 #define PROG		"vchan-tunctl"
 #define TIMEOUT_SECS	10
@@ -40,6 +41,7 @@ static void usage(FILE *f)
 		"                     and say what changed or why not\n"
 		"  --control PATH     the daemon's control socket (default " CONTROL_DEFAULT_PATH ")\n"
 		"  -h, --help         this text\n"
+		"  --version          the version, and exit\n"
 		"\n"
 		"Exit status: 0 on success, 1 when the daemon cannot be reached or reports an\n"
 		"error, 2 on usage errors.\n");
@@ -157,6 +159,7 @@ int main(int argc, char **argv)
 		{ "control", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CONTROL_DEFAULT_PATH, *cmd;
@@ -175,6 +178,8 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			print_version_and_exit("vchan-tunctl");
 		case ':':
 			bad_usage("%s needs a value", argv[optind - 1]);
 		default:

@@ -81,6 +81,7 @@ static void usage(FILE *f)
 		"  -v, --verbose      debug messages too\n"
 		"  --check-config     check the configuration, print the links, and exit\n"
 		"  -h, --help         this text\n"
+		"  --version          the version, and exit\n"
 		"\n"
 		"Link options, for a single link without files (see vchan-tun.conf(5)):\n"
 		"  --peer --role --mode --interface --mtu --address --peer-address\n"
@@ -101,6 +102,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 	};
 	enum { N_OWN = sizeof(own) / sizeof(own[0]) };
 	struct option opts[N_OWN + CONFIG_N_OPTIONS + 1];
@@ -130,6 +132,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case 'V':
+			print_version_and_exit(PROG);
 		case CONFIG_OPTION_VAL:
 			o->link_options = true;
 			if (config_set_option(&o->cmdline, opts[idx].name, optarg, &err))

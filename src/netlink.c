@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "netlink.h"
+#include "util.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -485,14 +486,6 @@ static int route_seen(struct nl_msg *msg, void *arg)
 	    nla_get_u32(tb[RTA_OIF]) == (uint32_t)w->ifindex)
 		w->found = true;
 	return NL_OK;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*

@@ -68,7 +68,9 @@ void status_text(struct strbuf *sb, const struct link_status *st)
 
 void status_json_begin(struct strbuf *sb, unsigned int domid)
 {
-	sb_printf(sb, "{\"domid\":%u,\"links\":[", domid);
+	sb_printf(sb, "{\"version\":");
+	sb_json_string(sb, vchan_tun_version);
+	sb_printf(sb, ",\"domid\":%u,\"links\":[", domid);
 }
 
 void status_json_end(struct strbuf *sb)

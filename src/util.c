@@ -1,10 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The helpers of util.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "util.h"
+
+#ifndef VCHAN_TUN_VERSION
+#define VCHAN_TUN_VERSION "unknown"
+#endif
+
+const char vchan_tun_version[] = VCHAN_TUN_VERSION;
+
+void print_version_and_exit(const char *prog)
+{
+	printf("%s %s\n", prog, vchan_tun_version);
+	exit(0);
+}
 
 int64_t now_ms(void)
 {

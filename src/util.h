@@ -24,6 +24,12 @@ static inline size_t min_size(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
+/* The version of the programs: the package's, from debian/changelog. */
+extern const char vchan_tun_version[];
+
+/* "PROG VERSION" on stdout, then exit status 0: every program's --version. */
+void print_version_and_exit(const char *prog) __attribute__((noreturn));
+
 /* CLOCK_MONOTONIC in milliseconds: for deadlines and durations. */
 int64_t now_ms(void);
 

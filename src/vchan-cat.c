@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "vchan/vchan.h"
+#include "util.h"
 
 #define PROG			"vchan-cat"
 #define DEFAULT_ORDER		16
@@ -86,6 +87,7 @@ static void usage(FILE *f)
 		"      --spin USECS     before sleeping, watch the ring this long (%d; 0: never)\n"
 		"  -v, --verbose        say on stderr when connected, and the ring orders\n"
 		"  -h, --help           this text\n"
+		"  --version            the version, and exit\n"
 		"\n"
 		"Exit status: 0 when the peer closed (or -q expired), 1 on errors, 2 on usage errors,\n"
 		"128+N after signal N (SIGINT, SIGTERM), having closed the channel.\n",
@@ -113,14 +115,6 @@ static unsigned long number(const char *what, const char *s, unsigned long min,
 	if (vchan_parse_uint(s, min, max, &v))
 		bad_usage("bad %s '%s': expected an integer from %lu to %lu", what, s, min, max);
 	return v;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int span_count(const struct iovec iov[2])
@@ -330,6 +324,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "spin", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool wait_given = false;
@@ -365,6 +360,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'v':
 			o->verbose = true;
 			break;
+		case 'V':
+			print_version_and_exit(PROG);
 		case 'h':
 			usage(stdout);
 			exit(0);

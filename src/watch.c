@@ -154,6 +154,7 @@ static void usage(FILE *f)
 		"  --hook-timeout SECONDS  a hook running longer is killed (default %d, at most %d)\n"
 		"  -v, --verbose           debug messages too\n"
 		"  -h, --help              this text\n"
+		"  --version               the version, and exit\n"
 		"\n"
 		"SIGHUP re-reads DIR; SIGTERM or SIGINT ends the watcher and leaves every link as it is.\n"
 		"Exit status: 0 when stopped by a signal, 1 when it cannot run, 2 on bad options or\n"
@@ -182,6 +183,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "hook-timeout", required_argument, NULL, OPT_HOOK_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -207,6 +209,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case 'V':
+			print_version_and_exit(PROG);
 		case ':':
 			config_fail("%s needs a value (try '" PROG " --help')", argv[optind - 1]);
 		default:

@@ -63,6 +63,7 @@
 
 #include "frame.h"
 #include "vchan/vchan.h"
+#include "util.h"
 
 #define PROG		"bad-peer"
 /* 128K: room for a 64 KiB super-packet, so that the daemon agrees to offloads */
@@ -126,14 +127,6 @@ static const struct attack attacks[] = {
 			      VNET(FRAME_VNET_F_NEEDS_CSUM, FRAME_VNET_GSO_NONE, 0, 0, 20, 19),
 			      PKT40 }, 64, FRAME_FEAT_ALL },
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void usage(void)
 {
