@@ -86,7 +86,8 @@ static void usage(FILE *f)
 		"Link options, for a single link without files (see vchan-tun.conf(5)):\n"
 		"  --peer --role --mode --interface --mtu --address --peer-address\n"
 		"  --read-ring --write-ring --xenstore-path --persistent[=BOOL] --name\n"
-		"  --watched[=BOOL] --hook --bridge --routes (for vchan-tun-watch)\n"
+		"  --allowed-sources --routes\n"
+		"  --watched[=BOOL] --hook --bridge (for vchan-tun-watch)\n"
 		"\n"
 		"SIGHUP re-reads DIR; SIGTERM or SIGINT closes every link and exits.\n"
 		"Exit status: 0 when stopped by a signal, 1 when it cannot run, 2 on configuration errors.\n");

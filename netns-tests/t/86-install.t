@@ -121,6 +121,23 @@ else
 	is "$out" "" "and has nothing to say about them"
 fi
 
+# --- how exposed the units leave the programs ------------------------------------------------
+
+# systemd-analyze security rates a unit's sandbox from 0 (all closed) to 10;
+# 1.6 is what is left after everything the programs do not need is closed.
+if ! systemd-analyze security --offline=yes --help >/dev/null 2>&1; then
+	echo "ok $((T_RUN += 1)) # SKIP systemd-analyze security --offline: not in this systemd"
+else
+	for u in vchan-tund vchan-tun-watch; do
+		[ -e "$ROOT/usr/lib/systemd/system/$u.service" ] || continue
+		level=$(cd "$WORK" && systemd-analyze security --offline=yes \
+			"$ROOT/usr/lib/systemd/system/$u.service" 2>&1 |
+			sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+		ok "$(awk -v l="${level:-99}" 'BEGIN { print !(l <= 1.6) }')" \
+			"systemd-analyze security rates $u.service ${level:-?} (at most 1.6)"
+	done
+fi
+
 # --- another PREFIX, another unit directory ------------------------------------------------
 
 out=$(inst install DESTDIR="$WORK/opt" PREFIX=/opt/vt SYSTEMD_UNIT_DIR=/etc/systemd/system 2>&1)
