@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 #include <arpa/inet.h>
 
 #include "config.h"
+#include "frame.h"
+#include "util.h"
 
 /* At most this much of a value is quoted back, so messages stay one line. */
 #define QUOTE_MAX	128
@@ -274,18 +277,6 @@ static int parse_size(const char *s, uint32_t *out)
 static bool is_power_of_two(uint32_t v)
 {
 	return v && !(v & (v - 1));
-}
-
-/* 1K, 256K, 1M: ring sizes are powers of two from 1K to 1M. */
-static const char *size_text(uint32_t size, char *buf, size_t len)
-{
-	if (size >= 1024 * 1024 && !(size % (1024 * 1024)))
-		snprintf(buf, len, "%uM", size / (1024 * 1024));
-	else if (size >= 1024 && !(size % 1024))
-		snprintf(buf, len, "%uK", size / 1024);
-	else
-		snprintf(buf, len, "%u", size);
-	return buf;
 }
 
 bool config_valid_domain_name(const char *s)
@@ -1076,6 +1067,72 @@ static int finish_rings(const struct link_config *cfg, struct config_error *err)
 	return -1;
 }
 
+/* --- configuration checks ------------------------------------------------------------- */
+
+static void __attribute__((format(printf, 2, 3)))
+config_err(struct config_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* "MTU = '9000' on line 3", "--mtu '9000'", with "(the default)" when not written. */
+static void describe_key(const struct link_config *cfg, enum config_key key, const char *option,
+			 const char *value, char *buf, size_t len)
+{
+	bool set = cfg->keys_set & 1u << key;
+
+	if (cfg->source[0] && set)
+		snprintf(buf, len, "%s = '%s' on line %u", config_key_name(key), value,
+			 cfg->key_line[key]);
+	else if (cfg->source[0])
+		snprintf(buf, len, "%s = '%s' (the default)", config_key_name(key), value);
+	else
+		snprintf(buf, len, "--%s '%s'%s", option, value, set ? "" : " (the default)");
+}
+
+static int check_ring_fit(const struct link_config *cfg, enum config_key key, uint32_t ring,
+			  struct config_error *err)
+{
+	uint8_t mode = cfg->mode == CONFIG_MODE_TAP ? FRAME_MODE_TAP : FRAME_MODE_TUN;
+	uint32_t packet = frame_payload_max(mode, cfg->mtu, 0);
+	size_t frame = frame_total(packet), need = CONFIG_RING_MIN;
+	size_t overhead = mode == FRAME_MODE_TAP ? FRAME_ETH_OVERHEAD : 0;
+	char mtu_text[16], ring_text[24], need_text[24], mtu_key[96], ring_key[96];
+	const char *where = cfg->source[0] ? cfg->source : NULL;
+	const char *option = key == CONFIG_KEY_READ_RING ? "read-ring" : "write-ring";
+
+	if (frame <= ring)
+		return 0;
+	while (need < frame)
+		need *= 2;
+	snprintf(mtu_text, sizeof(mtu_text), "%u", cfg->mtu);
+	describe_key(cfg, CONFIG_KEY_MTU, "mtu", mtu_text, mtu_key, sizeof(mtu_key));
+	describe_key(cfg, key, option, size_text(ring, ring_text, sizeof(ring_text)), ring_key,
+		     sizeof(ring_key));
+	config_err(err,
+		 "%s%s%s does not fit %s: a frame of %zu bytes (a %" PRIu32 "-byte %s and the "
+		 "%u-byte header) needs a ring of at least %s, or an MTU of at most %zu",
+		 where ? where : "", where ? ": " : "", mtu_key, ring_key, frame, packet,
+		 mode == FRAME_MODE_TAP ? "Ethernet frame" : "packet", FRAME_HDR_LEN,
+		 size_text(need, need_text, sizeof(need_text)), frame_room(ring) - overhead);
+	return -1;
+}
+
+/* The server offers the rings: a frame of its MTU must fit them (the client takes what it gets). */
+static int finish_ring_fit(const struct link_config *cfg, struct config_error *err)
+{
+	/* the client takes the server's rings, whatever its own file says */
+	if (cfg->role != CONFIG_ROLE_SERVER)
+		return 0;
+	if (check_ring_fit(cfg, CONFIG_KEY_READ_RING, cfg->read_ring, err))
+		return -1;
+	return check_ring_fit(cfg, CONFIG_KEY_WRITE_RING, cfg->write_ring, err);
+}
+
 /* Only an Ethernet device can be a bridge port, and not of itself. */
 static int finish_bridge(const struct link_config *cfg, struct config_error *err)
 {
@@ -1109,7 +1166,7 @@ int config_finish(struct link_config *cfg, struct config_error *err)
 				   "'server' (offers the rings and pays their grants) or 'client'",
 				   err);
 	if (finish_interface(cfg, err) || finish_peer_addrs(cfg, err) || finish_mtu(cfg, err) ||
-	    finish_rings(cfg, err) || finish_bridge(cfg, err))
+	    finish_rings(cfg, err) || finish_ring_fit(cfg, err) || finish_bridge(cfg, err))
 		return -1;
 	return 0;
 }

@@ -164,24 +164,15 @@ static void parse_args(int argc, char **argv, struct opts *o)
 static int load_config(const struct opts *o, struct link_config **links, size_t *n,
 		       struct config_error *err)
 {
-	if (!o->config_dir) {
-		*links = malloc(sizeof(**links));
-		if (!*links) {
-			snprintf(err->msg, sizeof(err->msg), "out of memory");
-			return -1;
-		}
-		**links = o->cmdline;
-		*n = 1;
-	} else if (config_load_dir(o->config_dir, links, n, err)) {
+	if (o->config_dir)
+		return config_load_dir(o->config_dir, links, n, err);
+	*links = malloc(sizeof(**links));
+	if (!*links) {
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < *n; i++) {
-		if (link_check_config(&(*links)[i], err)) {
-			free(*links);
-			*links = NULL;
-			return -1;
-		}
-	}
+	**links = o->cmdline;
+	*n = 1;
 	return 0;
 }
 

@@ -61,12 +61,6 @@ enum link_state {
 
 struct link;
 
-/*
- * Checks what only the daemon knows to check (a frame of the MTU must fit
- * the rings the server offers), in config.h's style. 0, or -1 with err.
- */
-int link_check_config(const struct link_config *cfg, struct config_error *err);
-
 struct link *link_new(const struct link_config *cfg, struct link_env *env);
 
 /* Creates the device and starts looking for the peer; problems are logged and retried. */
