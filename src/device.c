@@ -55,18 +55,6 @@ static int take_no_orders(const char *ifname, char *err, size_t len)
 
 /* --- addresses ------------------------------------------------------------------------ */
 
-static void addr_text(const struct config_addr *a, bool with_prefix, unsigned int prefix,
-		      char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	inet_ntop(a->family, &a->addr, ip, sizeof(ip));
-	if (with_prefix)
-		snprintf(buf, len, "%s/%u", ip, prefix);
-	else
-		snprintf(buf, len, "%s", ip);
-}
-
 /* The n-th PeerAddress of a family, for the n-th Address of that family. */
 static const struct config_addr *peer_of(const struct link_config *cfg, size_t idx)
 {
@@ -90,20 +78,15 @@ static int add_addresses(struct device *dev, const struct link_config *cfg, stru
 {
 	for (size_t i = 0; i < cfg->n_addrs; i++) {
 		const struct config_addr *a = &cfg->addrs[i], *p = peer_of(cfg, i);
-		char local[INET6_ADDRSTRLEN + 8], peer[INET6_ADDRSTRLEN + 8];
 		/* DAD on a point-to-point link finds nobody, and would hold IPv6 back for seconds */
-		struct netlink_addr na = { .local = local, .nodad = true };
-		int rc;
+		struct netlink_addr na = {
+			.local = a,
+			.peer = p,
+			.prefix = p && p->prefix_set ? p->prefix : a->prefix,
+			.nodad = true,
+		};
+		int rc = netlink_addr_add(nl, dev->tun.name, &na, err, len);
 
-		if (p) {
-			addr_text(a, false, 0, local, sizeof(local));
-			addr_text(p, true, p->prefix_set ? p->prefix : a->prefix, peer,
-				  sizeof(peer));
-			na.peer = peer;
-		} else {
-			addr_text(a, true, a->prefix, local, sizeof(local));
-		}
-		rc = netlink_addr_add(nl, dev->tun.name, &na, err, len);
 		if (rc)
 			return rc;
 	}
@@ -122,14 +105,13 @@ static bool has_ipv6(const struct config_addr *a, size_t n)
 static void wait_peer_routes(struct device *dev, const struct link_config *cfg,
 			     struct netlink *nl)
 {
-	char peer[INET6_ADDRSTRLEN], err[NETLINK_ERR_LEN];
+	char err[NETLINK_ERR_LEN];
 
 	for (size_t i = 0; i < cfg->n_peer_addrs; i++) {
 		if (cfg->peer_addrs[i].family != AF_INET6)
 			continue;
-		addr_text(&cfg->peer_addrs[i], false, 0, peer, sizeof(peer));
-		if (netlink_wait_route(nl, dev->tun.name, peer, PEER_ROUTE_WAIT_MS, err,
-				       sizeof(err)))
+		if (netlink_wait_route(nl, dev->tun.name, &cfg->peer_addrs[i], PEER_ROUTE_WAIT_MS,
+				       err, sizeof(err)))
 			log_link(LOG_WARNING, cfg->name, "%s", err);
 	}
 }

@@ -496,16 +496,6 @@ void frame_vnet_decode(const uint8_t raw[FRAME_VNET_HDR_LEN], struct frame_vnet 
 	v->csum_offset = get_le16(raw + 8);
 }
 
-void frame_vnet_encode(const struct frame_vnet *v, uint8_t raw[FRAME_VNET_HDR_LEN])
-{
-	raw[0] = v->flags;
-	raw[1] = v->gso_type;
-	put_le16(raw + 2, v->hdr_len);
-	put_le16(raw + 4, v->gso_size);
-	put_le16(raw + 6, v->csum_start);
-	put_le16(raw + 8, v->csum_offset);
-}
-
 /* The feature a GSO type needs; 0 for a type we never accept. */
 static uint32_t gso_feature(uint8_t gso)
 {

@@ -244,7 +244,6 @@ size_t frame_close_write(const struct iovec span[2], const char *reason);
 void frame_close_reason(const struct frame *f, char *buf, size_t len);
 
 void frame_vnet_decode(const uint8_t raw[FRAME_VNET_HDR_LEN], struct frame_vnet *v);
-void frame_vnet_encode(const struct frame_vnet *v, uint8_t raw[FRAME_VNET_HDR_LEN]);
 
 /*
  * Checks a virtio-net header against the packet after it (pkt_len bytes),

@@ -277,26 +277,6 @@ int netlink_link_get(struct netlink *nl, const char *ifname, struct netlink_link
 	return 0;
 }
 
-int netlink_link_delete(struct netlink *nl, const char *ifname, char *err, size_t len)
-{
-	struct rtnl_link *link;
-	char what[64];
-	int ifindex, rc;
-
-	snprintf(what, sizeof(what), "delete %s", ifname);
-	ifindex = ifindex_of(ifname, what, err, len);
-	if (ifindex < 0)
-		return ifindex;
-	link = rtnl_link_alloc();
-	if (!link)
-		return fail_msg(ENOMEM, what, "out of memory", err, len);
-	rtnl_link_set_ifindex(link, ifindex);
-	reset_error(nl);
-	rc = rtnl_link_delete(nl->sk, link);
-	rtnl_link_put(link);
-	return rc < 0 ? fail_nl(nl, rc, what, err, len) : 0;
-}
-
 const char *netlink_operstate_name(uint8_t operstate)
 {
 	static const char *const names[] = {
@@ -309,100 +289,39 @@ const char *netlink_operstate_name(uint8_t operstate)
 		[IF_OPER_UP] = "up",
 	};
 
-	if (operstate >= sizeof(names) / sizeof(names[0]) || !names[operstate])
+	if (operstate >= ARRAY_SIZE(names) || !names[operstate])
 		return "?";
 	return names[operstate];
 }
 
 /* --- addresses --------------------------------------------------------------------- */
 
-struct ip {
-	int family;
-	unsigned int bytes;	/* 4 or 16 */
-	int prefix;		/* -1 when the text had none */
-	uint8_t addr[16];
-};
-
-/* "ADDR" or "ADDR/PREFIX", IPv4 or IPv6; NULL, or why not. */
-static const char *parse_ip(const char *text, struct ip *ip)
+static unsigned int addr_bytes(const struct config_addr *a)
 {
-	char buf[INET6_ADDRSTRLEN + 5];
-	char *slash, *end;
-	unsigned long prefix;
-
-	if (strlen(text) >= sizeof(buf))
-		return "not an IPv4 or IPv6 address";
-	strcpy(buf, text);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash++ = '\0';
-	if (inet_pton(AF_INET, buf, ip->addr) == 1) {
-		ip->family = AF_INET;
-		ip->bytes = 4;
-	} else if (inet_pton(AF_INET6, buf, ip->addr) == 1) {
-		ip->family = AF_INET6;
-		ip->bytes = 16;
-	} else {
-		return "not an IPv4 or IPv6 address";
-	}
-	ip->prefix = -1;
-	if (!slash)
-		return NULL;
-	if (*slash < '0' || *slash > '9')
-		return "bad prefix length";
-	errno = 0;
-	prefix = strtoul(slash, &end, 10);
-	if (errno || *end || prefix > ip->bytes * 8)
-		return ip->family == AF_INET ? "prefix length out of range (0 to 32)" :
-					       "prefix length out of range (0 to 128)";
-	ip->prefix = (int)prefix;
-	return NULL;
-}
-
-/* Parses local and peer and settles the prefix length as ip(8) would. */
-static const char *parse_addr(const struct netlink_addr *a, struct ip *local, struct ip *peer,
-			      unsigned int *prefix)
-{
-	const char *why = parse_ip(a->local, local);
-
-	if (why)
-		return why;
-	if (!a->peer) {
-		*prefix = local->prefix < 0 ? local->bytes * 8 : (unsigned int)local->prefix;
-		return NULL;
-	}
-	why = parse_ip(a->peer, peer);
-	if (why)
-		return why;
-	if (peer->family != local->family)
-		return "local and peer addresses of different families";
-	if (local->prefix >= 0 && (unsigned int)local->prefix != local->bytes * 8)
-		return "the prefix length goes with the peer, not the local address";
-	*prefix = peer->prefix < 0 ? peer->bytes * 8 : (unsigned int)peer->prefix;
-	return NULL;
+	return a->family == AF_INET6 ? 16 : 4;
 }
 
 static int addr_request(struct netlink *nl, int cmd, int flags, int ifindex,
-			const struct ip *local, const struct ip *peer, unsigned int prefix,
-			bool nodad)
+			const struct netlink_addr *a)
 {
 	struct ifaddrmsg ifa = {
-		.ifa_family = (uint8_t)local->family,
-		.ifa_prefixlen = (uint8_t)prefix,
+		.ifa_family = (uint8_t)a->local->family,
+		.ifa_prefixlen = (uint8_t)a->prefix,
 		.ifa_scope = RT_SCOPE_UNIVERSE,
 		.ifa_index = (uint32_t)ifindex,
 	};
+	int bytes = (int)addr_bytes(a->local);
 	struct nl_msg *msg;
 
-	if (nodad && local->family == AF_INET6)
+	if (a->nodad && a->local->family == AF_INET6)
 		ifa.ifa_flags |= IFA_F_NODAD;
 	msg = nlmsg_alloc_simple(cmd, flags);
 	if (!msg)
 		return -NLE_NOMEM;
 	/* IFA_LOCAL is our address; IFA_ADDRESS the peer's, or ours again without one */
 	if (nlmsg_append(msg, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0 ||
-	    nla_put(msg, IFA_LOCAL, (int)local->bytes, local->addr) < 0 ||
-	    nla_put(msg, IFA_ADDRESS, (int)local->bytes, (peer ? peer : local)->addr) < 0) {
+	    nla_put(msg, IFA_LOCAL, bytes, &a->local->addr) < 0 ||
+	    nla_put(msg, IFA_ADDRESS, bytes, &(a->peer ? a->peer : a->local)->addr) < 0) {
 		nlmsg_free(msg);
 		return -NLE_NOMEM;
 	}
@@ -410,35 +329,40 @@ static int addr_request(struct netlink *nl, int cmd, int flags, int ifindex,
 	return nl_send_sync(nl->sk, msg);
 }
 
-static void describe_addr(const struct netlink_addr *a, const char *verb, const char *prep,
-			  const char *ifname, char *what, size_t len)
+/* "add address 10.0.0.1 peer 10.0.0.2/32 to vchan5", for messages */
+static void describe_addr(const struct netlink_addr *a, bool add, const char *ifname,
+			  char *what, size_t len)
 {
-	if (a->peer)
-		snprintf(what, len, "%s address %s peer %s %s %s", verb, a->local, a->peer, prep,
-			 ifname);
-	else
-		snprintf(what, len, "%s address %s %s %s", verb, a->local, prep, ifname);
+	char local[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN];
+
+	inet_ntop(a->local->family, &a->local->addr, local, sizeof(local));
+	if (a->peer) {
+		inet_ntop(a->peer->family, &a->peer->addr, peer, sizeof(peer));
+		snprintf(what, len, "%s address %s peer %s/%u %s %s", add ? "add" : "remove", local,
+			 peer, a->prefix, add ? "to" : "from", ifname);
+	} else {
+		snprintf(what, len, "%s address %s/%u %s %s", add ? "add" : "remove", local,
+			 a->prefix, add ? "to" : "from", ifname);
+	}
 }
 
 static int addr_op(struct netlink *nl, int cmd, const char *ifname, const struct netlink_addr *a,
 		   char *err, size_t len)
 {
 	bool add = cmd == RTM_NEWADDR;
-	struct ip local, peer;
-	unsigned int prefix = 0;
-	const char *why;
 	char what[160];
 	int ifindex, rc;
 
-	describe_addr(a, add ? "add" : "remove", add ? "to" : "from", ifname, what, sizeof(what));
-	why = parse_addr(a, &local, &peer, &prefix);
-	if (why)
-		return fail_msg(EINVAL, what, why, err, len);
+	describe_addr(a, add, ifname, what, sizeof(what));
+	if (a->peer && a->peer->family != a->local->family)
+		return fail_msg(EINVAL, what, "local and peer addresses of different families",
+				err, len);
+	if (a->prefix > addr_bytes(a->local) * 8)
+		return fail_msg(EINVAL, what, "prefix length out of range", err, len);
 	ifindex = ifindex_of(ifname, what, err, len);
 	if (ifindex < 0)
 		return ifindex;
-	rc = addr_request(nl, cmd, add ? NLM_F_CREATE | NLM_F_EXCL : 0, ifindex, &local,
-			  a->peer ? &peer : NULL, prefix, a->nodad);
+	rc = addr_request(nl, cmd, add ? NLM_F_CREATE | NLM_F_EXCL : 0, ifindex, a);
 	/* already there, or already gone: what the caller wanted */
 	if (add && rc == -NLE_EXIST)
 		return 0;
@@ -462,7 +386,7 @@ int netlink_addr_del(struct netlink *nl, const char *ifname, const struct netlin
 /* --- routes --------------------------------------------------------------------------- */
 
 struct route_wait {
-	struct ip dst;
+	const struct config_addr *dst;
 	int ifindex;
 	bool found;
 };
@@ -478,11 +402,11 @@ static int route_seen(struct nl_msg *msg, void *arg)
 	if (h->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(h, sizeof(*rt)))
 		return NL_OK;
 	rt = nlmsg_data(h);
-	if (rt->rtm_family != w->dst.family || rt->rtm_dst_len != w->dst.bytes * 8 ||
+	if (rt->rtm_family != w->dst->family || rt->rtm_dst_len != addr_bytes(w->dst) * 8 ||
 	    nlmsg_parse(h, sizeof(*rt), tb, RTA_MAX, NULL) < 0 || !tb[RTA_DST] || !tb[RTA_OIF])
 		return NL_OK;
-	if (nla_len(tb[RTA_DST]) == (int)w->dst.bytes &&
-	    !memcmp(nla_data(tb[RTA_DST]), w->dst.addr, w->dst.bytes) &&
+	if (nla_len(tb[RTA_DST]) == (int)addr_bytes(w->dst) &&
+	    !memcmp(nla_data(tb[RTA_DST]), &w->dst->addr, addr_bytes(w->dst)) &&
 	    nla_get_u32(tb[RTA_OIF]) == (uint32_t)w->ifindex)
 		w->found = true;
 	return NL_OK;
@@ -492,25 +416,22 @@ static int route_seen(struct nl_msg *msg, void *arg)
  * Joins the route group first and then dumps the table, so that a route
  * that appears meanwhile is in one or the other.
  */
-int netlink_wait_route(struct netlink *nl, const char *ifname, const char *dst, int timeout_ms,
-		       char *err, size_t len)
+int netlink_wait_route(struct netlink *nl, const char *ifname, const struct config_addr *dst,
+		       int timeout_ms, char *err, size_t len)
 {
-	struct route_wait w = { .found = false };
+	struct route_wait w = { .dst = dst, .found = false };
 	struct rtmsg rt = { 0 };
 	int64_t deadline = now_ms() + timeout_ms;
 	struct nl_sock *sk = NULL;
-	const char *why;
-	char what[96];
+	char what[96], text[INET6_ADDRSTRLEN];
 	int rc;
 
-	snprintf(what, sizeof(what), "wait for the route to %s through %s", dst, ifname);
-	why = parse_ip(dst, &w.dst);
-	if (why)
-		return fail_msg(EINVAL, what, why, err, len);
+	inet_ntop(dst->family, &dst->addr, text, sizeof(text));
+	snprintf(what, sizeof(what), "wait for the route to %s through %s", text, ifname);
 	w.ifindex = ifindex_of(ifname, what, err, len);
 	if (w.ifindex < 0)
 		return w.ifindex;
-	rt.rtm_family = (uint8_t)w.dst.family;
+	rt.rtm_family = (uint8_t)dst->family;
 	sk = nl_socket_alloc();
 	if (!sk)
 		return fail_msg(ENOMEM, what, "out of memory", err, len);
@@ -518,7 +439,7 @@ int netlink_wait_route(struct netlink *nl, const char *ifname, const char *dst, 
 	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, route_seen, &w);
 	rc = nl_connect(sk, NETLINK_ROUTE);
 	if (!rc)
-		rc = nl_socket_add_membership(sk, w.dst.family == AF_INET6 ? RTNLGRP_IPV6_ROUTE :
+		rc = nl_socket_add_membership(sk, dst->family == AF_INET6 ? RTNLGRP_IPV6_ROUTE :
 									      RTNLGRP_IPV4_ROUTE);
 	if (!rc)
 		rc = nl_send_simple(sk, RTM_GETROUTE, NLM_F_DUMP, &rt, sizeof(rt));

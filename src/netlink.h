@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Link configuration over rtnetlink with libnl-3: MTU, addresses (with the
- * point-to-point peer), up and down, link state, deletion. Never runs ip(8).
+ * point-to-point peer), up and down, link state, the devices' sysctls. Never
+ * runs ip(8).
  *
  * Interfaces are given by name and looked up on each call, in the network
  * namespace the process is in.
@@ -19,22 +20,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+
 #define NETLINK_ERR_LEN	320
 
 struct netlink;
 
 /*
- * An address as `ip addr add LOCAL [peer PEER] dev X` takes it:
- * - without a peer, local carries the prefix ("10.0.0.1/24", "fd00::1/64";
- *   none means a host address, /32 or /128);
- * - with a peer, the prefix belongs to the peer ("10.0.0.2/32") and local is
- *   a plain address (a host-length prefix on it is tolerated): the kernel gets
- *   IFA_LOCAL = local and IFA_ADDRESS = peer, and routes the peer over the link.
+ * An address as `ip addr add LOCAL/PREFIX dev X` or `ip addr add LOCAL peer
+ * PEER/PREFIX dev X` takes it: with a peer, the kernel gets IFA_LOCAL = local
+ * and IFA_ADDRESS = peer, and routes the peer (PREFIX wide) over the link.
  */
 struct netlink_addr {
-	const char *local;
-	const char *peer;	/* NULL for none */
-	bool nodad;		/* IPv6: usable at once, no duplicate address detection */
+	const struct config_addr *local;
+	const struct config_addr *peer;	/* NULL for none */
+	unsigned int prefix;		/* the peer's with a peer, else the local address's */
+	bool nodad;			/* IPv6: usable at once, no duplicate address detection */
 };
 
 struct netlink_link {
@@ -80,16 +81,15 @@ int netlink_dev_sysctl(const char *ifname, const char *family, const char *key,
 
 /*
  * Waits, at most timeout_ms, until the kernel routes the host address dst
- * ("fd00::2") through ifname. Linux installs the route to an IPv6 peer from
+ * through ifname. Linux installs the route to an IPv6 peer from
  * a work queue, after the address was added, and not at all if the link is
  * down by then: wait for it before taking the link down.
  */
-int netlink_wait_route(struct netlink *nl, const char *ifname, const char *dst, int timeout_ms,
-		       char *err, size_t len);
+int netlink_wait_route(struct netlink *nl, const char *ifname, const struct config_addr *dst,
+		       int timeout_ms, char *err, size_t len);
 
 int netlink_link_get(struct netlink *nl, const char *ifname, struct netlink_link *st,
 		     char *err, size_t len);
-int netlink_link_delete(struct netlink *nl, const char *ifname, char *err, size_t len);
 
 /* "up", "down", "dormant", ... as ip(8) shows IF_OPER_* (lower case). */
 const char *netlink_operstate_name(uint8_t operstate);

@@ -213,24 +213,10 @@ fails_with "MTU above the maximum" \
 fails_with "MTU below the minimum" \
 	"netlink: cannot set MTU 40 on vbad0: Invalid input data or parameter (kernel: mtu less than device minimum)" \
 	--name vbad0 --mtu 40
-fails_with "a bad IPv4 address" \
-	"netlink: cannot add address 10.0.0.256 to vbad0: not an IPv4 or IPv6 address" \
-	--name vbad0 --addr 10.0.0.256
-fails_with "a bad IPv6 address" \
-	"netlink: cannot add address fd00::1::2/64 to vbad0: not an IPv4 or IPv6 address" \
-	--name vbad0 --addr fd00::1::2/64
-fails_with "a prefix length out of range" \
-	"netlink: cannot add address 10.0.0.1/33 to vbad0: prefix length out of range (0 to 32)" \
-	--name vbad0 --addr 10.0.0.1/33
-fails_with "a prefix length that is not a number" \
-	"netlink: cannot add address fd00::1/x to vbad0: bad prefix length" \
-	--name vbad0 --addr fd00::1/x
+# (addresses come to netlink binary, parsed and checked by the configuration)
 fails_with "local and peer of different families" \
-	"netlink: cannot add address 10.0.0.1 peer fd00::2 to vbad0: local and peer addresses of different families" \
+	"netlink: cannot add address 10.0.0.1 peer fd00::2/128 to vbad0: local and peer addresses of different families" \
 	--name vbad0 --addr 10.0.0.1 --peer fd00::2
-fails_with "a network prefix on the local address of a peer" \
-	"netlink: cannot add address 10.0.0.1/24 peer 10.0.0.2/32 to vbad0: the prefix length goes with the peer, not the local address" \
-	--name vbad0 --addr 10.0.0.1/24 --peer 10.0.0.2/32
 fails_with "an address the kernel refuses (IPv6 below MTU 1280)" \
 	"netlink: cannot add address fd00::1/64 to vbad0: Invalid input data or parameter" \
 	--name vbad0 --mtu 1200 --addr fd00::1/64

@@ -20,6 +20,7 @@
  * unless it is persistent). A failure while setting up prints the library's
  * message on stderr and exits 1.
  */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <limits.h>
 #include <net/if.h>	/* before linux/if.h, which then leaves out what both define */
@@ -28,10 +29,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netlink/route/link.h>
+
 #include "netlink.h"
 #include "tun.h"
 
 #define MAX_ADDRS 16
+
+/* An address as given: "LOCAL[/LEN]" and, for a point-to-point one, "PEER[/LEN]". */
+struct addr_arg {
+	const char *local;
+	const char *peer;	/* NULL for none */
+};
 
 struct probe {
 	struct tun_opts opts;
@@ -39,7 +48,7 @@ struct probe {
 	bool attach;
 	int persist;		/* -1: leave as it is */
 	unsigned int mtu;	/* 0: leave as it is */
-	struct netlink_addr addrs[MAX_ADDRS];
+	struct addr_arg addrs[MAX_ADDRS];
 	int naddrs;
 	bool down;
 	struct tun_dev tun;
@@ -83,21 +92,76 @@ static bool parse_onoff(const char *s, bool *out)
 	return false;
 }
 
+/* "ADDR[/LEN]" into a; with no LEN, a host: /32 or /128. */
+static int parse_one(const char *text, struct config_addr *a)
+{
+	char buf[INET6_ADDRSTRLEN + 5], *slash;
+	unsigned int max;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(buf, sizeof(buf), "%s", text);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = '\0';
+	a->family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+	max = a->family == AF_INET6 ? 128 : 32;
+	if (inet_pton(a->family, buf, &a->addr) != 1)
+		return -1;
+	a->prefix = max;
+	if (slash && (!parse_uint(slash, &a->prefix) || a->prefix > max))
+		return -1;
+	a->prefix_set = slash != NULL;
+	return 0;
+}
+
+/* The address in netlink's terms: the prefix is the peer's when there is one, as with ip(8). */
+static int to_netlink(const struct addr_arg *arg, struct config_addr *local,
+		      struct config_addr *peer, struct netlink_addr *na, char *err, size_t len)
+{
+	*na = (struct netlink_addr){ .local = local, .nodad = true };
+	if (parse_one(arg->local, local) || (arg->peer && parse_one(arg->peer, peer))) {
+		snprintf(err, len, "tun-probe: bad address '%s%s%s'", arg->local,
+			 arg->peer ? " peer " : "", arg->peer ? arg->peer : "");
+		return -1;
+	}
+	na->prefix = local->prefix;
+	if (arg->peer) {
+		na->peer = peer;
+		na->prefix = peer->prefix;
+	}
+	return 0;
+}
+
+static int addr_cmd(struct probe *p, bool add, const struct addr_arg *arg, char *err, size_t len)
+{
+	struct config_addr local, peer;
+	struct netlink_addr na;
+
+	if (to_netlink(arg, &local, &peer, &na, err, len))
+		return -1;
+	return add ? netlink_addr_add(p->nl, p->tun.name, &na, err, len) :
+		     netlink_addr_del(p->nl, p->tun.name, &na, err, len);
+}
+
+/* Removes a device through libnl (not the product's job: tests clean up with it). */
 static int delete_link(const char *name)
 {
-	char err[NETLINK_ERR_LEN];
-	struct netlink *nl = netlink_open(err, sizeof(err));
-	int rc;
+	struct nl_sock *sk = nl_socket_alloc();
+	struct rtnl_link *link = rtnl_link_alloc();
+	unsigned int ifindex = if_nametoindex(name);
+	int rc = -1;
 
-	if (!nl) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
+	if (!ifindex) {
+		fprintf(stderr, "netlink: cannot delete %s: no such device\n", name);
+	} else if (sk && link && !nl_connect(sk, NETLINK_ROUTE)) {
+		rtnl_link_set_ifindex(link, (int)ifindex);
+		rc = rtnl_link_delete(sk, link);
+		if (rc < 0)
+			fprintf(stderr, "netlink: cannot delete %s: %s\n", name, nl_geterror(rc));
 	}
-	rc = netlink_link_delete(nl, name, err, sizeof(err));
-	if (rc)
-		fprintf(stderr, "%s\n", err);
-	netlink_close(nl);
-	return rc ? 1 : 0;
+	rtnl_link_put(link);
+	nl_socket_free(sk);
+	return rc < 0 ? 1 : 0;
 }
 
 static void parse_args(struct probe *p, int argc, char **argv)
@@ -148,7 +212,6 @@ static void parse_args(struct probe *p, int argc, char **argv)
 		case 'A':
 			if (p->naddrs == MAX_ADDRS)
 				usage();
-			p->addrs[p->naddrs].nodad = true;
 			p->addrs[p->naddrs++].local = optarg;
 			break;
 		case 'R':
@@ -202,7 +265,7 @@ static int setup(struct probe *p, char *err, size_t len)
 	if (rc)
 		return rc;
 	for (int i = 0; i < p->naddrs; i++) {
-		rc = netlink_addr_add(p->nl, p->tun.name, &p->addrs[i], err, len);
+		rc = addr_cmd(p, true, &p->addrs[i], err, len);
 		if (rc)
 			return rc;
 	}
@@ -249,7 +312,7 @@ static void print_state(struct probe *p, char *err, size_t len)
 static int command(struct probe *p, char *line, char *err, size_t len)
 {
 	char *verb = strtok(line, " \t"), *a1 = strtok(NULL, " \t"), *a2 = strtok(NULL, " \t");
-	struct netlink_addr addr = { .local = a1, .peer = a2, .nodad = true };
+	struct addr_arg addr = { .local = a1, .peer = a2 };
 	unsigned int mtu;
 	bool on;
 
@@ -273,9 +336,9 @@ static int command(struct probe *p, char *line, char *err, size_t len)
 		return rc;
 	}
 	if (!strcmp(verb, "addr") && a1)
-		return netlink_addr_add(p->nl, p->tun.name, &addr, err, len);
+		return addr_cmd(p, true, &addr, err, len);
 	if (!strcmp(verb, "del") && a1)
-		return netlink_addr_del(p->nl, p->tun.name, &addr, err, len);
+		return addr_cmd(p, false, &addr, err, len);
 	if (!strcmp(verb, "state")) {
 		print_state(p, err, len);
 		return err[0] ? -1 : 0;

@@ -491,6 +491,19 @@ static void test_hello(void)
 		     "maximum payload over the limit");
 }
 
+/* A header as the wire has it (little-endian): the inverse of frame_vnet_decode. */
+static void vnet_encode(const struct frame_vnet *v, uint8_t raw[FRAME_VNET_HDR_LEN])
+{
+	const uint16_t fields[] = { v->hdr_len, v->gso_size, v->csum_start, v->csum_offset };
+
+	raw[0] = v->flags;
+	raw[1] = v->gso_type;
+	for (size_t i = 0; i < 4; i++) {
+		raw[2 + 2 * i] = (uint8_t)fields[i];
+		raw[3 + 2 * i] = (uint8_t)(fields[i] >> 8);
+	}
+}
+
 /* A good TCPv4 GSO header for a 3000-byte TUN packet. */
 static struct frame_vnet gso_tcp4(void)
 {
@@ -642,7 +655,7 @@ static void test_vnet_frames(void)
 	v.hdr_len = 52;
 	v.csum_start = 20;
 	fill_pattern(payload, sizeof(payload), 77);
-	frame_vnet_encode(&v, payload);
+	vnet_encode(&v, payload);
 	for (size_t pos = 0; pos < RING_SIZE; pos++) {
 		struct iovec s[2];
 		struct frame f;
@@ -668,7 +681,7 @@ static void test_vnet_frames(void)
 	ok(!bad_copy, "header copied into f.vnet, payload spans start after it");
 	ok(!bad_refuse, "a bad virtio-net header is FRAME_ERR_VNET at every position");
 	frame_vnet_decode(payload, &v);
-	frame_vnet_encode(&v, raw);
+	vnet_encode(&v, raw);
 	ok(!memcmp(raw, payload, sizeof(raw)), "virtio-net header decode/encode round trip");
 }
 
@@ -683,7 +696,7 @@ static void test_seal_vnet(void)
 
 	v.hdr_len = 52;
 	v.csum_start = 20;
-	frame_vnet_encode(&v, raw);
+	vnet_encode(&v, raw);
 	fill_pattern(pkt, sizeof(pkt), 5);
 	for (size_t pos = 0; pos < RING_SIZE; pos++) {
 		struct iovec s[2], p[2];
