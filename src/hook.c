@@ -3,11 +3,13 @@
  * vchan-tun-watch's hooks (see hook.h): posix_spawn, a pidfd for the exit,
  * a pipe for the output, a timerfd for the time limit.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/pidfd.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "hook.h"
+#include "strbuf.h"
 #include "log.h"
 
 #define OUTPUT_BUDGET	(64 * 1024)
@@ -271,4 +274,169 @@ void hook_kill(struct hook *h)
 	flush_line(h);
 	log_link(LOG_WARNING, h->link, "hook %s killed: the watcher stops", h->action);
 	cleanup(h);
+}
+
+/* --- a link's queue of hooks ------------------------------------------------------------ */
+
+/* Each hook's PATH, whatever the watcher's: the shipped hooks run only ip(8). */
+#define HOOK_PATH_ENV	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* A hook to run: its program and environment, fixed when the transition happened. */
+struct hook_job {
+	struct hook_job *next;
+	bool up;
+	char *path;
+	struct strbuf env_text;		/* "KEY=VALUE" strings, NUL-separated */
+	char **env;			/* pointers into it, NULL-terminated */
+};
+
+static void job_free(struct hook_job *j)
+{
+	if (!j)
+		return;
+	free(j->path);
+	sb_free(&j->env_text);
+	free(j->env);
+	free(j);
+}
+
+/* "10.0.0.1/30 fd00::1/64": addresses with their prefix, as the hooks take them. */
+static void add_addrs(struct strbuf *sb, const struct config_addr *a, size_t n)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < n; i++) {
+		inet_ntop(a[i].family, &a[i].addr, ip, sizeof(ip));
+		sb_printf(sb, "%s%s/%u", i ? " " : "", ip, a[i].prefix);
+	}
+}
+
+/* The hook's whole environment: PATH and what it needs to know of the link. */
+static int job_env(struct hook_job *j, const struct hook_link *l)
+{
+	const struct link_config *c = l->cfg;
+	struct strbuf *sb = &j->env_text;
+	size_t n = 0, i;
+	char *p;
+
+	sb_printf(sb, "%s%c", HOOK_PATH_ENV, 0);
+	sb_printf(sb, "VCHAN_TUN_ACTION=%s%c", j->up ? "up" : "down", 0);
+	sb_printf(sb, "VCHAN_TUN_LINK=%s%c", c->name, 0);
+	sb_printf(sb, "VCHAN_TUN_INTERFACE=%s%c", c->ifname, 0);
+	sb_printf(sb, "VCHAN_TUN_MODE=%s%c", config_mode_name(c->mode), 0);
+	if (l->peer_seen)
+		sb_printf(sb, "VCHAN_TUN_PEER_DOMID=%u%c", l->peer_domid, 0);
+	else
+		sb_printf(sb, "VCHAN_TUN_PEER_DOMID=%c", 0);
+	sb_printf(sb, "VCHAN_TUN_PEER_NAME=%s%c", l->peer_name, 0);
+	sb_printf(sb, "VCHAN_TUN_ADDRESSES=");
+	add_addrs(sb, c->addrs, c->n_addrs);
+	sb_printf(sb, "%cVCHAN_TUN_PEER_ADDRESSES=", 0);
+	add_addrs(sb, c->peer_addrs, c->n_peer_addrs);
+	sb_printf(sb, "%cVCHAN_TUN_ROUTES=", 0);
+	add_addrs(sb, c->routes, c->n_routes);
+	sb_printf(sb, "%cVCHAN_TUN_BRIDGE=%s%c", 0, c->bridge, 0);
+	if (sb->failed)
+		return -1;
+	for (i = 0; i < sb->len; i++)
+		n += !sb->buf[i];
+	j->env = calloc(n + 1, sizeof(*j->env));
+	if (!j->env)
+		return -1;
+	for (p = sb->buf, i = 0; i < n; p += strlen(p) + 1)
+		j->env[i++] = p;
+	return 0;
+}
+
+static void start_next(struct hook_queue *q)
+{
+	char err[HOOK_ERR_LEN];
+
+	while (!hook_running(&q->hook) && q->jobs) {
+		struct hook_job *j = q->jobs;
+
+		q->jobs = j->next;
+		if (!q->jobs)
+			q->tail = &q->jobs;
+		q->n_jobs--;
+		if (hook_start(&q->hook, q->link, j->path, j->up ? "up" : "down", j->env,
+			       q->timeout_s, err, sizeof(err)))
+			log_link(LOG_ERR, q->link, "%s", err);
+		job_free(j);
+	}
+}
+
+static void hook_ended(struct hook *h)
+{
+	struct hook_queue *q = container_of(h, struct hook_queue, hook);
+
+	start_next(q);
+	if (!hook_queue_busy(q) && q->idle)
+		q->idle(q);
+}
+
+void hook_queue_init(struct hook_queue *q, int epfd, const char *link, unsigned int timeout_s,
+		     void (*idle)(struct hook_queue *q))
+{
+	memset(q, 0, sizeof(*q));
+	hook_init(&q->hook, epfd, hook_ended);
+	q->tail = &q->jobs;
+	q->timeout_s = timeout_s;
+	snprintf(q->link, sizeof(q->link), "%s", link);
+	q->idle = idle;
+}
+
+bool hook_queue_push(struct hook_queue *q, const char *path, bool up, const struct hook_link *l)
+{
+	struct hook_job *j, **pp;
+
+	if (q->n_jobs >= HOOK_QUEUE_MAX) {
+		for (pp = &q->jobs; (*pp)->next; pp = &(*pp)->next)
+			;
+		log_link(LOG_WARNING, q->link, "the link changes faster than its hooks run: "
+			 "skipping a %s and the %s after it", up ? "down" : "up", up ? "up" : "down");
+		job_free(*pp);
+		*pp = NULL;
+		q->tail = pp;
+		q->n_jobs--;
+		return false;
+	}
+	j = calloc(1, sizeof(*j));
+	if (j)
+		j->up = up;
+	if (!j || !(j->path = strdup(path)) || job_env(j, l)) {
+		log_link(LOG_ERR, q->link, "out of memory: hook %s not run", up ? "up" : "down");
+		job_free(j);
+		return false;
+	}
+	*q->tail = j;
+	q->tail = &j->next;
+	q->n_jobs++;
+	start_next(q);
+	return true;
+}
+
+size_t hook_queue_drop(struct hook_queue *q)
+{
+	size_t n = q->n_jobs;
+	struct hook_job *j;
+
+	while ((j = q->jobs)) {
+		q->jobs = j->next;
+		job_free(j);
+	}
+	q->tail = &q->jobs;
+	q->n_jobs = 0;
+	return n;
+}
+
+bool hook_queue_busy(const struct hook_queue *q)
+{
+	return hook_running(&q->hook) || q->n_jobs;
+}
+
+void hook_queue_kill(struct hook_queue *q)
+{
+	hook_queue_drop(q);
+	hook_kill(&q->hook);
 }

@@ -62,9 +62,6 @@
 #define DEFAULT_HOOK		"vchan-tun-hook"
 #define HOOK_TIMEOUT_DEFAULT	10
 #define HOOK_TIMEOUT_MAX	3600
-#define HOOK_PATH_ENV		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-/* Hooks waiting per link; a link flapping faster than its hooks run loses down/up pairs. */
-#define MAX_JOBS		8
 #define PEER_KEY_BURST		8
 #define PEER_KEY_INTERVAL_MS	100
 #define TOKEN_OWN		"own:"
@@ -78,15 +75,6 @@ struct opts {
 	const char *hooks_dir;
 	unsigned int hook_timeout;	/* seconds */
 	bool verbose;
-};
-
-/* A hook to run: its program and environment, fixed when the transition happened. */
-struct job {
-	struct job *next;
-	bool up;
-	char *path;
-	struct strbuf env_text;		/* "KEY=VALUE" strings, NUL-separated */
-	char **env;			/* pointers into it, NULL-terminated */
 };
 
 struct watcher;
@@ -121,10 +109,7 @@ struct wlink {
 	bool up;
 	int up_ifindex;			/* the device we set up (0: none) */
 
-	/* hooks */
-	struct hook hook;
-	struct job *jobs, **jobs_tail;
-	size_t n_jobs;
+	struct hook_queue hooks;
 	bool no_default_said;
 };
 
@@ -226,64 +211,6 @@ static void parse_args(int argc, char **argv, struct opts *o)
 
 /* --- hooks --------------------------------------------------------------------------- */
 
-static void job_free(struct job *j)
-{
-	if (!j)
-		return;
-	free(j->path);
-	sb_free(&j->env_text);
-	free(j->env);
-	free(j);
-}
-
-/* "10.0.0.1/30 fd00::1/64": addresses with their prefix, as the hooks take them. */
-static void add_addrs(struct strbuf *sb, const struct config_addr *a, size_t n)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	for (size_t i = 0; i < n; i++) {
-		inet_ntop(a[i].family, &a[i].addr, ip, sizeof(ip));
-		sb_printf(sb, "%s%s/%u", i ? " " : "", ip, a[i].prefix);
-	}
-}
-
-/* The hook's whole environment: PATH and what it needs to know of the link. */
-static int job_env(struct job *j, const struct wlink *l)
-{
-	const struct link_config *c = &l->cfg;
-	struct strbuf *sb = &j->env_text;
-	size_t n = 0, i;
-	char *p;
-
-	sb_printf(sb, "%s%c", HOOK_PATH_ENV, 0);
-	sb_printf(sb, "VCHAN_TUN_ACTION=%s%c", j->up ? "up" : "down", 0);
-	sb_printf(sb, "VCHAN_TUN_LINK=%s%c", c->name, 0);
-	sb_printf(sb, "VCHAN_TUN_INTERFACE=%s%c", c->ifname, 0);
-	sb_printf(sb, "VCHAN_TUN_MODE=%s%c", config_mode_name(c->mode), 0);
-	if (l->peer_seen)
-		sb_printf(sb, "VCHAN_TUN_PEER_DOMID=%u%c", l->peer_domid, 0);
-	else
-		sb_printf(sb, "VCHAN_TUN_PEER_DOMID=%c", 0);
-	sb_printf(sb, "VCHAN_TUN_PEER_NAME=%s%c", l->peer_name, 0);
-	sb_printf(sb, "VCHAN_TUN_ADDRESSES=");
-	add_addrs(sb, c->addrs, c->n_addrs);
-	sb_printf(sb, "%cVCHAN_TUN_PEER_ADDRESSES=", 0);
-	add_addrs(sb, c->peer_addrs, c->n_peer_addrs);
-	sb_printf(sb, "%cVCHAN_TUN_ROUTES=", 0);
-	add_addrs(sb, c->routes, c->n_routes);
-	sb_printf(sb, "%cVCHAN_TUN_BRIDGE=%s%c", 0, c->bridge, 0);
-	if (sb->failed)
-		return -1;
-	for (i = 0; i < sb->len; i++)
-		n += !sb->buf[i];
-	j->env = calloc(n + 1, sizeof(*j->env));
-	if (!j->env)
-		return -1;
-	for (p = sb->buf, i = 0; i < n; p += strlen(p) + 1)
-		j->env[i++] = p;
-	return 0;
-}
-
 /* The hook to run, or NULL for none. */
 static const char *hook_path(struct wlink *l, char *buf, size_t len)
 {
@@ -300,73 +227,19 @@ static const char *hook_path(struct wlink *l, char *buf, size_t len)
 	return NULL;
 }
 
-static void start_next(struct wlink *l)
-{
-	char err[HOOK_ERR_LEN];
-
-	while (!hook_running(&l->hook) && l->jobs) {
-		struct job *j = l->jobs;
-
-		l->jobs = j->next;
-		if (!l->jobs)
-			l->jobs_tail = &l->jobs;
-		l->n_jobs--;
-		if (hook_start(&l->hook, l->cfg.name, j->path, j->up ? "up" : "down", j->env,
-			       l->w->o->hook_timeout, err, sizeof(err)))
-			log_link(LOG_ERR, l->cfg.name, "%s", err);
-		job_free(j);
-	}
-}
-
-static void drop_jobs(struct wlink *l)
-{
-	struct job *j;
-
-	while ((j = l->jobs)) {
-		l->jobs = j->next;
-		job_free(j);
-	}
-	l->jobs_tail = &l->jobs;
-	l->n_jobs = 0;
-}
-
-/*
- * Queues the transition's hook behind the one running. A queue that is full
- * has, at its end, the opposite of this transition: the two cancel out.
- * Returns whether a hook will run.
- */
+/* The transition's hook, behind the one running; whether a hook will run. */
 static bool queue_hook(struct wlink *l, bool up)
 {
 	char buf[CONFIG_SOURCE_MAX + 32];
 	const char *path = hook_path(l, buf, sizeof(buf));
-	struct job *j, **pp;
+	struct hook_link hl = {
+		.cfg = &l->cfg,
+		.peer_seen = l->peer_seen,
+		.peer_domid = l->peer_domid,
+		.peer_name = l->peer_name,
+	};
 
-	if (!path)
-		return false;
-	if (l->n_jobs >= MAX_JOBS) {
-		for (pp = &l->jobs; (*pp)->next; pp = &(*pp)->next)
-			;
-		log_link(LOG_WARNING, l->cfg.name, "the link changes faster than its hooks run: "
-			 "skipping a %s and the %s after it", up ? "down" : "up", up ? "up" : "down");
-		job_free(*pp);
-		*pp = NULL;
-		l->jobs_tail = pp;
-		l->n_jobs--;
-		return false;
-	}
-	j = calloc(1, sizeof(*j));
-	if (j)
-		j->up = up;
-	if (!j || !(j->path = strdup(path)) || job_env(j, l)) {
-		log_link(LOG_ERR, l->cfg.name, "out of memory: hook %s not run", up ? "up" : "down");
-		job_free(j);
-		return false;
-	}
-	*l->jobs_tail = j;
-	l->jobs_tail = &j->next;
-	l->n_jobs++;
-	start_next(l);
-	return true;
+	return path && hook_queue_push(&l->hooks, path, up, &hl);
 }
 
 /* Appends l to a list of links; false (logged) when out of memory. */
@@ -395,13 +268,13 @@ static void bury(struct watcher *w, struct wlink *l)
 	loop_defer_free(&w->loop, l, link_free);
 }
 
-static void hook_done(struct hook *h)
+/* A retired link's last hook ended: now it may go. */
+static void hooks_idle(struct hook_queue *q)
 {
-	struct wlink *l = container_of(h, struct wlink, hook);
+	struct wlink *l = container_of(q, struct wlink, hooks);
 	struct watcher *w = l->w;
 
-	start_next(l);
-	if (!l->retired || hook_running(&l->hook))
+	if (!l->retired)
 		return;
 	for (size_t i = 0; i < w->n_retired; i++) {
 		if (w->retired[i] != l)
@@ -800,28 +673,29 @@ static struct wlink *link_new(struct watcher *w, const struct link_config *cfg)
 	}
 	l->cfg = *cfg;
 	l->w = w;
-	l->jobs_tail = &l->jobs;
 	snprintf(l->own_token, sizeof(l->own_token), TOKEN_OWN "%s", cfg->name);
 	snprintf(l->peer_token, sizeof(l->peer_token), TOKEN_PEER "%s", cfg->name);
 	watch_pace_init(&l->peer_pace, PEER_KEY_BURST, PEER_KEY_INTERVAL_MS);
-	hook_init(&l->hook, w->loop.epfd, hook_done);
+	hook_queue_init(&l->hooks, w->loop.epfd, cfg->name, w->o->hook_timeout, hooks_idle);
 	return l;
 }
 
 /* Not watched any more; its running hook may finish, the queued ones are dropped. */
 static void link_retire(struct wlink *l)
 {
+	size_t dropped;
+
 	unwatch_keys(l);
-	if (l->n_jobs)
-		log_link(LOG_WARNING, l->cfg.name, "%zu hook%s not run: the link is gone",
-			 l->n_jobs, l->n_jobs == 1 ? "" : "s");
-	drop_jobs(l);
+	dropped = hook_queue_drop(&l->hooks);
+	if (dropped)
+		log_link(LOG_WARNING, l->cfg.name, "%zu hook%s not run: the link is gone", dropped,
+			 dropped == 1 ? "" : "s");
 	l->retired = true;
-	if (hook_running(&l->hook) &&
+	if (hook_queue_busy(&l->hooks) &&
 	    list_add(&l->w->retired, &l->w->n_retired, &l->w->cap_retired, l))
 		return;
 	/* no hook to wait for, or no room to remember it: then it cannot wait either */
-	hook_kill(&l->hook);
+	hook_queue_kill(&l->hooks);
 	bury(l->w, l);
 }
 
@@ -829,7 +703,7 @@ static void link_free(void *p)
 {
 	struct wlink *l = p;
 
-	drop_jobs(l);
+	hook_queue_drop(&l->hooks);
 	free(l);
 }
 
@@ -919,15 +793,15 @@ static void reload(struct watcher *w)
 static void kill_hooks(struct watcher *w)
 {
 	for (size_t i = 0; i < w->n_links; i++)
-		hook_kill(&w->links[i]->hook);
+		hook_queue_kill(&w->links[i]->hooks);
 	for (size_t i = 0; i < w->n_retired; i++)
-		hook_kill(&w->retired[i]->hook);
+		hook_queue_kill(&w->retired[i]->hooks);
 }
 
 static bool hooks_running(const struct watcher *w)
 {
 	for (size_t i = 0; i < w->n_links; i++)
-		if (hook_running(&w->links[i]->hook))
+		if (hook_queue_busy(&w->links[i]->hooks))
 			return true;
 	return w->n_retired > 0;
 }
@@ -948,11 +822,11 @@ static void shut_down(struct watcher *w, int sig)
 	log_msg(LOG_NOTICE, "%s: stopping; the links stay as they are", strsignal(sig));
 	for (size_t i = 0; i < w->n_links; i++) {
 		struct wlink *l = w->links[i];
+		size_t dropped = hook_queue_drop(&l->hooks);
 
-		if (l->n_jobs)
+		if (dropped)
 			log_link(LOG_WARNING, l->cfg.name, "%zu hook%s not run: the watcher stops",
-				 l->n_jobs, l->n_jobs == 1 ? "" : "s");
-		drop_jobs(l);
+				 dropped, dropped == 1 ? "" : "s");
 	}
 	if (hooks_running(w))
 		log_msg(LOG_NOTICE, "waiting for the running hooks");
