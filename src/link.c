@@ -1027,7 +1027,7 @@ struct link *link_new(const struct link_config *cfg, struct link_env *env)
 	l->since = time(NULL);
 	l->since_ms = now_ms();
 	watch_pace_init(&l->watch_pace, WATCH_BURST, WATCH_INTERVAL_MS);
-	filter_init(&l->filter, cfg);
+	filter_init(&l->filter, &l->cfg);
 	l->dp.name = l->cfg.name;
 	datapath_set_device(&l->dp, env->epfd, -1, NULL, l->cfg.ifname, false, &l->filter);
 	if (filter_empty(&l->filter))

@@ -617,7 +617,8 @@ static void test_cmdline(void)
 {
 	const char *const args[] = { "--peer", "7", "role", "server", "address", "10.0.0.1/30",
 				     "address", "fd00::1/64", "peer-address", "10.0.0.2",
-				     "read-ring", "1K", "write-ring", "2K", "persistent", NULL,
+				     "read-ring", "1K", "write-ring", "2K", "mtu", "1000",
+				     "persistent", NULL,
 				     "name", "lab", NULL };
 	struct option opts[CONFIG_N_OPTIONS];
 	struct link_config cfg;
