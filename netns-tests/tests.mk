@@ -6,13 +6,14 @@
 # --- unit tests: the pure cores, one file each ------------------------------------------
 
 UNIT_TESTS := $(B)/tests/test-ring $(B)/tests/test-config $(B)/tests/test-frame \
-              $(B)/tests/test-pace
+              $(B)/tests/test-pace $(B)/tests/test-filter
 
 $(B)/tests/test-ring: $(call obj,netns-tests/unit/test-ring.c src/vchan/ring.c)
 $(B)/tests/test-config: $(call obj,netns-tests/unit/test-config.c src/config.c src/util.c)
 $(B)/tests/test-frame: $(call obj,netns-tests/unit/test-frame.c src/frame.c)
 $(B)/tests/test-pace: $(call obj,netns-tests/unit/test-pace.c src/pace.c)
 $(B)/tests/test-pace: LIBS = -lm
+$(B)/tests/test-filter: $(call obj,netns-tests/unit/test-filter.c src/filter.c src/config.c src/util.c)
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
 	$(LINK) -o $@ $^ $(LIBS)
