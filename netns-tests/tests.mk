@@ -24,11 +24,13 @@ FUZZ_CC      ?= clang
 FUZZ_FLAGS   := $(BASE_FLAGS) -O1 -g $(WARN) -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 20
-FUZZERS      := $(B)/fuzz/fuzz-ring $(B)/fuzz/fuzz-config $(B)/fuzz/fuzz-frame
+FUZZERS      := $(B)/fuzz/fuzz-ring $(B)/fuzz/fuzz-config $(B)/fuzz/fuzz-frame \
+                $(B)/fuzz/fuzz-filter
 
 $(B)/fuzz/fuzz-ring: netns-tests/fuzz/fuzz-ring.c src/vchan/ring.c
 $(B)/fuzz/fuzz-config: netns-tests/fuzz/fuzz-config.c src/config.c src/util.c
 $(B)/fuzz/fuzz-frame: netns-tests/fuzz/fuzz-frame.c src/frame.c
+$(B)/fuzz/fuzz-filter: netns-tests/fuzz/fuzz-filter.c src/filter.c src/config.c src/util.c
 $(FUZZERS): netns-tests/fuzz/fuzz-input.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -MF $@.d -o $@ $(filter %.c,$^)
