@@ -162,18 +162,22 @@ static size_t arp(uint8_t *p, const uint8_t frame_mac[6], const uint8_t sha[6], 
 	return n + 28;
 }
 
-/* The filter's verdict on len bytes of p, from a heap copy of exactly that size. */
+/*
+ * The filter's verdict on len bytes of p, from a heap copy of exactly that
+ * size (an empty one at the end of a 1-byte block).
+ */
 static bool check(const uint8_t *p, size_t len)
 {
-	uint8_t *copy = malloc(len ? len : 1);
+	uint8_t *block = malloc(len ? len : 1), *copy;
 	bool pass;
 
-	if (!copy)
+	if (!block)
 		bail_out("malloc", "out of memory");
+	copy = block + !len;
 	memcpy(copy, p, len);
 	memset(why, 0, sizeof(why));
 	pass = filter_check(&flt, copy, len, peer_mac, why, sizeof(why));
-	free(copy);
+	free(block);
 	return pass;
 }
 
