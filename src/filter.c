@@ -16,6 +16,7 @@
 #define ETH_P_8021AD		0x88a8
 #define IPV4_SRC		12
 #define IPV6_SRC		8
+#define IPV6_NEXT		6
 #define ARP_LEN			28	/* for IPv4 over Ethernet */
 #define ARP_SHA			8
 #define ARP_SPA			14
@@ -43,6 +44,11 @@ static void add_net(struct source_filter *f, const struct config_addr *a, unsign
 		f->ipv4 = true;
 }
 
+static unsigned int host_prefix(int family)
+{
+	return family == AF_INET6 ? 128 : 32;
+}
+
 static size_t count_family(const struct config_addr *a, size_t n, int family)
 {
 	size_t count = 0;
@@ -58,13 +64,18 @@ void filter_init(struct source_filter *f, const struct link_config *cfg)
 	f->tap = cfg->mode == CONFIG_MODE_TAP;
 	/* a peer address is a host, whatever prefix routes it */
 	for (size_t i = 0; i < cfg->n_peer_addrs; i++)
-		add_net(f, &cfg->peer_addrs[i], cfg->peer_addrs[i].family == AF_INET6 ? 128 : 32);
-	/* an Address without its PeerAddress: the peer is somewhere in its subnet */
+		add_net(f, &cfg->peer_addrs[i], host_prefix(cfg->peer_addrs[i].family));
+	/*
+	 * An Address without its PeerAddress: the peer is somewhere in its
+	 * subnet. A host prefix (/32, /128) holds our address alone, which
+	 * never passes: it allows nothing, not even the family's link-local.
+	 */
 	for (size_t i = 0, nth[2] = { 0, 0 }; i < cfg->n_addrs; i++) {
 		const struct config_addr *a = &cfg->addrs[i];
 		size_t *k = &nth[a->family == AF_INET6];
 
-		if ((*k)++ >= count_family(cfg->peer_addrs, cfg->n_peer_addrs, a->family))
+		if ((*k)++ >= count_family(cfg->peer_addrs, cfg->n_peer_addrs, a->family) &&
+		    a->prefix < host_prefix(a->family))
 			add_net(f, a, a->prefix);
 	}
 	f->own = cfg->addrs;
@@ -131,15 +142,26 @@ static bool check_source(const struct source_filter *f, int family, const uint8_
 	return deny(why, len, "source %s is not the peer's", text);
 }
 
-/* An IP packet at p (len bytes of it there): its version, and its source allowed. */
-static bool check_ip(const struct source_filter *f, const uint8_t *p, size_t len, bool dhcp_ok,
-		     char *why, size_t n)
+/*
+ * An IP packet at p (len bytes of it there): its version, and its source
+ * allowed. In tap mode the frame's type says the version (type_version 4 or
+ * 6) and the packet must agree: the kernel goes by the type, so a packet
+ * checked by its first nibble alone could pass as the other family. In tun
+ * mode (type_version 0) the kernel, like us, goes by the first nibble.
+ */
+static bool check_ip(const struct source_filter *f, const uint8_t *p, size_t len,
+		     unsigned int type_version, char *why, size_t n)
 {
+	bool tap = type_version != 0;
+
+	if (len && tap && p[0] >> 4 != type_version)
+		return deny(why, n, "an IPv%u frame holding an IPv%u header", type_version,
+			    p[0] >> 4);
 	if (len && p[0] >> 4 == 4) {
 		if (len < IPV4_SRC + 4)
 			return deny(why, n, "%s IPv4 header", "a truncated");
 		/* a DHCP request comes from 0.0.0.0: in tap mode, to the server's port only */
-		if (dhcp_ok && all_zero(p + IPV4_SRC, 4) && len >= 24 && p[9] == IPPROTO_UDP &&
+		if (tap && all_zero(p + IPV4_SRC, 4) && len >= 24 && p[9] == IPPROTO_UDP &&
 		    (p[0] & 0x0f) == 5 && (p[22] << 8 | p[23]) == UDP_DHCP_SERVER)
 			return true;
 		return check_source(f, AF_INET, p + IPV4_SRC, why, n);
@@ -147,8 +169,12 @@ static bool check_ip(const struct source_filter *f, const uint8_t *p, size_t len
 	if (len && p[0] >> 4 == 6) {
 		if (len < IPV6_SRC + 16)
 			return deny(why, n, "%s IPv6 header", "a truncated");
-		/* duplicate address detection, in tap mode, before the peer has an address */
-		if (dhcp_ok && all_zero(p + IPV6_SRC, 16))
+		/*
+		 * Duplicate address detection and MLD, in tap mode, before the
+		 * peer has an address: ICMPv6, or a hop-by-hop header (MLD's).
+		 */
+		if (tap && all_zero(p + IPV6_SRC, 16) &&
+		    (p[IPV6_NEXT] == IPPROTO_ICMPV6 || p[IPV6_NEXT] == IPPROTO_HOPOPTS))
 			return true;
 		return check_source(f, AF_INET6, p + IPV6_SRC, why, n);
 	}
@@ -194,8 +220,9 @@ static bool check_ethernet(const struct source_filter *f, const uint8_t *p, size
 	type = (unsigned int)p[12] << 8 | p[13];
 	switch (type) {
 	case ETH_P_IP:
+		return check_ip(f, p + ETH_HLEN, len - ETH_HLEN, 4, why, n);
 	case ETH_P_IPV6:
-		return check_ip(f, p + ETH_HLEN, len - ETH_HLEN, true, why, n);
+		return check_ip(f, p + ETH_HLEN, len - ETH_HLEN, 6, why, n);
 	case ETH_P_ARP:
 		return check_arp(f, p, len, why, n);
 	case ETH_P_8021Q:
@@ -212,5 +239,5 @@ bool filter_check(const struct source_filter *f, const uint8_t *head, size_t hea
 {
 	if (f->tap)
 		return check_ethernet(f, head, head_len, peer_mac, why, len);
-	return check_ip(f, head, head_len, false, why, len);
+	return check_ip(f, head, head_len, 0, why, len);
 }

@@ -9,19 +9,22 @@
  * The peer may send from (vchan-tun.conf(5), "Source filtering"):
  *  - each of its PeerAddress (the address alone, whatever prefix is written),
  *  - the subnet of each Address that has no PeerAddress of its own (written
- *    as 10.0.0.1/30 or fd00::1/64: the peer is somewhere in it),
+ *    as 10.0.0.1/30 or fd00::1/64: the peer is somewhere in it; a /32 or
+ *    /128 Address holds only ours, so it allows nothing),
  *  - each network of Routes (the networks routed to it),
  *  - each network of AllowedSources (anything else: 0.0.0.0/0 for all),
  *  - IPv6 link-local addresses (fe80::/10), when it may send IPv6 at all:
  *    they cannot leave the link, and its own protocols use them;
- *  - in tap mode also: the unspecified address (0.0.0.0 for a DHCP request,
- *    :: for duplicate address detection).
- * but never from one of our own addresses. Anything else is dropped: in tun mode, whatever is not IPv4 or IPv6; in tap
- * mode, frames from a multicast or zero MAC, or from another MAC than the
- * first one the peer sent from on this channel (the guest's MAC, learnt, as
- * a switch port with port security does), VLAN-tagged frames (the guest may
- * not pick a VLAN), ARP whose sender is not the frame's source or not an
- * allowed address, and every type but IPv4, IPv6 and ARP.
+ *  - in tap mode also: the unspecified address (0.0.0.0 for a DHCP request
+ *    to UDP port 67, :: for ICMPv6 and MLD: duplicate address detection),
+ * but never from one of our own addresses. Anything else is dropped: in tun
+ * mode, whatever is not IPv4 or IPv6; in tap mode, frames from a multicast
+ * or zero MAC, or from another MAC than the first one the peer sent from on
+ * this channel (the guest's MAC, learnt, as a switch port with port
+ * security does), VLAN-tagged frames (the guest may not pick a VLAN), IP
+ * whose version is not the frame's type, ARP whose sender is not the
+ * frame's source or not an allowed address, and every type but IPv4, IPv6
+ * and ARP.
  *
  * Pure: it looks only at the bytes it is given, a private copy of the
  * packet's first bytes (never shared memory, which the peer could change

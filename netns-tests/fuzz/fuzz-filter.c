@@ -20,12 +20,6 @@
  * source is allowed or one of the unspecified ones; the MAC is learnt from
  * the first unicast frame, and only then.
  *
- * The reference follows filter.c where test-filter shows it breaking the
- * contract (so that this harness looks for other disagreements): link-local
- * passes when any IPv6 network is configured, even a /128 Address that holds
- * only our own address, and in tap mode an IP frame is read by the version
- * nibble of its packet, not by its Ethernet type.
- *
  *   build/fuzz/fuzz-filter -max_total_time=30     a bounded run
  *   build/fuzz/fuzz-filter CORPUS                 an open-ended one
  */
@@ -149,14 +143,15 @@ static bool paired(const struct link_config *cfg, size_t i)
 	return nth < peers;
 }
 
-/* Some network of the family is configured (filter.c's rule for link-local, see above). */
+/* Some source of the family may pass: the rule for link-local (a host-length Address holds none). */
 static bool family_configured(const struct link_config *cfg, int family)
 {
 	for (size_t i = 0; i < cfg->n_peer_addrs; i++)
 		if (cfg->peer_addrs[i].family == family)
 			return true;
 	for (size_t i = 0; i < cfg->n_addrs; i++)
-		if (cfg->addrs[i].family == family && !paired(cfg, i))
+		if (cfg->addrs[i].family == family && !paired(cfg, i) &&
+		    cfg->addrs[i].prefix < (family == AF_INET6 ? 128u : 32u))
 			return true;
 	for (size_t i = 0; i < cfg->n_routes; i++)
 		if (cfg->routes[i].family == family)
@@ -219,12 +214,17 @@ static bool ref_tap_may_pass(const struct link_config *cfg, const uint8_t *p, si
 		       (zero(arp + 14, 4) || ref_allowed(cfg, AF_INET, arp + 14));
 	if (type != 0x0800 && type != 0x86dd)
 		return false;
+	/* the frame's type says the version, and the packet agrees */
+	if (n && ip[0] >> 4 != (type == 0x0800 ? 4 : 6))
+		return false;
 	if (n >= 16 && ip[0] >> 4 == 4)
 		/* 0.0.0.0: a DHCP request, UDP to port 67 */
 		return ref_allowed(cfg, AF_INET, ip + 12) ||
 		       (zero(ip + 12, 4) && n >= 24 && ip[9] == 17 && ip[22] == 0 && ip[23] == 67);
 	if (n >= 24 && ip[0] >> 4 == 6)
-		return zero(ip + 8, 16) || ref_allowed(cfg, AF_INET6, ip + 8);
+		/* ::: ICMPv6 or a hop-by-hop header (duplicate address detection, MLD) */
+		return ref_allowed(cfg, AF_INET6, ip + 8) ||
+		       (zero(ip + 8, 16) && (ip[6] == 58 || ip[6] == 0));
 	return false;
 }
 

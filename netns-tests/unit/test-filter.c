@@ -10,8 +10,7 @@
  * our own Address never passes; in tap mode, the Ethernet rules (the learnt
  * MAC, no multicast or zero MAC, no VLAN tag, only IPv4, IPv6 and ARP), ARP's
  * sender, and the unspecified sources of DHCP and duplicate address
- * detection. Assertions marked "filter.c bug" fail until filter.c keeps its
- * header's contract in that case.
+ * detection.
  */
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -28,6 +27,8 @@
 #define ETH_HLEN	14
 #define IPPROTO_UDP_	17
 #define IPPROTO_TCP_	6
+#define IPPROTO_ICMPV6_	58
+#define IPPROTO_HOPOPTS_	0
 
 static struct link_config cfg;
 static struct source_filter flt;
@@ -410,12 +411,11 @@ static void test_empty(void)
 	LINK("Address", "10.0.0.1");
 	tun_drop("10.0.0.1", "Address = 10.0.0.1 alone: our address is dropped");
 	tun_drop("10.0.0.2", "Address = 10.0.0.1 alone: any other too");
-	ok(filter_empty(&flt), "Address = 10.0.0.1 alone: nothing can pass, so filter_empty() "
-	   "(filter.c bug: its /32 network counts though it holds only our address)");
+	ok(filter_empty(&flt), "Address = 10.0.0.1 alone: nothing can pass, so filter_empty()");
 	LINK("Address", "fd00::1");
 	tun_drop("fd00::2", "Address = fd00::1 alone: IPv6 from fd00::2 is dropped");
 	tun_drop("fe80::1", "Address = fd00::1 alone: no IPv6 source is allowed, so link-local "
-		 "neither (filter.c bug: its /128 network sets ipv6)");
+		 "neither");
 }
 
 /* --- tap mode --------------------------------------------------------------------- */
@@ -457,10 +457,13 @@ static void test_tap_ip(void)
 	ipv4(p + ETH_HLEN, "0.0.0.0", IPPROTO_UDP_, 67);
 	ok_drop(p, ETH_HLEN + 23, "source 0.0.0.0 is not the peer's",
 		"tap: a DHCP request from 0.0.0.0 cut before its port's last byte: dropped");
-	ok_pass(p, tap_ip(p, mac_peer, "::"), "tap: IPv6 from :: (duplicate address detection) "
-		"passes");
-	ok_pass(p, eth(p, mac_peer, 0x86dd) + ipv6(p + ETH_HLEN, "::", IPPROTO_UDP_, 80),
-		"tap: any IPv6 from :: passes (not only ICMPv6: looser than the DHCP rule)");
+	ok_pass(p, eth(p, mac_peer, 0x86dd) + ipv6(p + ETH_HLEN, "::", IPPROTO_ICMPV6_, 0),
+		"tap: ICMPv6 from :: (duplicate address detection) passes");
+	ok_pass(p, eth(p, mac_peer, 0x86dd) + ipv6(p + ETH_HLEN, "::", IPPROTO_HOPOPTS_, 0),
+		"tap: a hop-by-hop header from :: (an MLD report) passes");
+	ok_drop(p, eth(p, mac_peer, 0x86dd) + ipv6(p + ETH_HLEN, "::", IPPROTO_UDP_, 80),
+		"source :: is not the peer's", "tap: UDP over IPv6 from :: is dropped (only ICMPv6 "
+		"and MLD may come from ::)");
 
 	/* truncated */
 	ok_drop(p, 13, "a truncated Ethernet header", "tap: 13 bytes: a truncated Ethernet header");
@@ -480,13 +483,14 @@ static void test_tap_type_mismatch(void)
 	/* typed IPv6, but holding an IPv4 header from the subnet: its IPv6 source is 4500:1c:... */
 	n = eth(p, mac_peer, 0x86dd);
 	n += ipv4(p + n, "10.0.0.5", IPPROTO_UDP_, 53);
-	ok_drop(p, n, NULL, "tap: an IPv6 frame holding a version-4 header is dropped (filter.c "
-		"bug: checked as IPv4 by its first nibble, its IPv6 source never is)");
+	ok_drop(p, n, "an IPv6 frame holding an IPv4 header",
+		"tap: an IPv6 frame holding a version-4 header is dropped");
 	/* typed IPv4, holding an IPv6 header from fe80:0:c000:242::1: its IPv4 source is 192.0.2.66 */
 	n = eth(p, mac_peer, 0x0800);
 	n += ipv6(p + n, "fe80:0:c000:242::1", IPPROTO_UDP_, 53);
-	ok_drop(p, n, NULL, "tap: an IPv4 frame holding a version-6 header (its IPv4 source "
-		"192.0.2.66) is dropped (filter.c bug: checked as IPv6 link-local)");
+	ok_drop(p, n, "an IPv4 frame holding an IPv6 header",
+		"tap: an IPv4 frame holding a version-6 header (its IPv4 source 192.0.2.66) is "
+		"dropped");
 }
 
 static void test_tap_ethernet(void)
