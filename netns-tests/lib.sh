@@ -14,6 +14,8 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 XENSIM="$BUILD/bin/xensim"
+# non-empty when the build runs under AddressSanitizer (make SAN=1)
+SANITIZED=$(grep -l __asan_init "$BUILD/bin/vchan-tund" 2>/dev/null)
 TOOLS="$BUILD/tools"
 
 TEST_NAME=$(basename "$0" .t)
@@ -234,8 +236,8 @@ cleanup() {
 	for ns in "${NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
-	if [ "$T_FAILED" -ne 0 ] && [ -n "$SIM_DIR" ]; then
-		for f in "$SIM_DIR"/*.log; do
+	if [ "$T_FAILED" -ne 0 ]; then
+		for f in "$WORK"/*.log ${SIM_DIR:+"$SIM_DIR"/*.log}; do
 			[ -s "$f" ] && diag "--- $f" && diag "$(tail -n 40 "$f")"
 		done
 	fi

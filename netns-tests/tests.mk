@@ -5,15 +5,18 @@
 
 # --- unit tests: the pure cores, one file each ------------------------------------------
 
+# what config.c needs to link: the frame sizes (rings fit the MTU) and util.c
+CONFIG_CORE := src/config.c src/frame.c src/util.c
+
 UNIT_TESTS := $(B)/tests/test-ring $(B)/tests/test-config $(B)/tests/test-frame \
               $(B)/tests/test-pace $(B)/tests/test-filter
 
 $(B)/tests/test-ring: $(call obj,netns-tests/unit/test-ring.c src/vchan/ring.c)
-$(B)/tests/test-config: $(call obj,netns-tests/unit/test-config.c src/config.c src/frame.c src/util.c)
+$(B)/tests/test-config: $(call obj,netns-tests/unit/test-config.c $(CONFIG_CORE))
 $(B)/tests/test-frame: $(call obj,netns-tests/unit/test-frame.c src/frame.c)
 $(B)/tests/test-pace: $(call obj,netns-tests/unit/test-pace.c src/pace.c)
 $(B)/tests/test-pace: LIBS = -lm
-$(B)/tests/test-filter: $(call obj,netns-tests/unit/test-filter.c src/filter.c src/config.c src/util.c)
+$(B)/tests/test-filter: $(call obj,netns-tests/unit/test-filter.c src/filter.c $(CONFIG_CORE))
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
 	$(LINK) -o $@ $^ $(LIBS)
@@ -28,9 +31,9 @@ FUZZERS      := $(B)/fuzz/fuzz-ring $(B)/fuzz/fuzz-config $(B)/fuzz/fuzz-frame \
                 $(B)/fuzz/fuzz-filter
 
 $(B)/fuzz/fuzz-ring: netns-tests/fuzz/fuzz-ring.c src/vchan/ring.c
-$(B)/fuzz/fuzz-config: netns-tests/fuzz/fuzz-config.c src/config.c src/frame.c src/util.c
+$(B)/fuzz/fuzz-config: netns-tests/fuzz/fuzz-config.c $(CONFIG_CORE)
 $(B)/fuzz/fuzz-frame: netns-tests/fuzz/fuzz-frame.c src/frame.c
-$(B)/fuzz/fuzz-filter: netns-tests/fuzz/fuzz-filter.c src/filter.c src/config.c src/util.c
+$(B)/fuzz/fuzz-filter: netns-tests/fuzz/fuzz-filter.c src/filter.c $(CONFIG_CORE)
 $(FUZZERS): netns-tests/fuzz/fuzz-input.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -MF $@.d -o $@ $(filter %.c,$^)

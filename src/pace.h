@@ -19,9 +19,10 @@
  *   2439): each connection that ends adds FLAP_PENALTY to a penalty that
  *   halves every FLAP_HALF_LIFE_MS. Above FLAP_SUPPRESS, the next connection
  *   waits until the penalty has decayed to FLAP_REUSE; the penalty stops at
- *   FLAP_MAX, so that no wait is longer than 4 s. A peer that reconnects
- *   once a second never waits (its penalty stays under 2000); one that does
- *   so as fast as it can is held to about two connections a second.
+ *   FLAP_MAX, so that no wait is longer than about 4 s (4001 ms). A peer
+ *   that reconnects once a second never waits (its penalty stays under
+ *   2000); one that does so as fast as it can is held to about two
+ *   connections a second.
  *   While the penalty is at FLAP_QUIET or more (a second connection ended
  *   within a second or so of the first), and for FLAP_REPORT_MS after a wait, the link is
  *   quiet: its connections are not worth a log line each, and flap_report()

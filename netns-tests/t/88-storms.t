@@ -59,6 +59,10 @@ wait_state dom0 friend RUNNING || bail_out "no friendly link"
 cpu_ticks() { # cpu_ticks PID: user + system time, in clock ticks, of all its threads
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
+# AddressSanitizer keeps freed memory in quarantine (up to 256 MiB): under it,
+# the bound still catches the unpaced daemon's 26 MiB in 8 s, not a few more KiB.
+MEM_KB=1024
+[ -n "$SANITIZED" ] && MEM_KB=8192
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 percent() { # percent TICKS SECONDS
 	awk -v t="$1" -v s="$2" -v hz="$HZ" 'BEGIN { printf "%.2f", 100 * t / hz / s }'
@@ -130,7 +134,7 @@ is $? 0 "the guest stormed XenStore for $STORM s" || diag "$(cat "$WORK/xs" "$WO
 writes=$(sed -n 's/^xs-storm: \([0-9]*\) writes.*/\1/p' "$WORK/xs")
 ok $((${writes:-0} < 5000)) "with $writes writes and removals, more than 5000"
 ok $((worst >= 100)) "status answered 10 times out of 10, the slowest in $worst ms (< 100)"
-ok $((rss1 - rss0 >= 1024)) "the daemon grew by $((rss1 - rss0)) KiB meanwhile (< 1024)"
+ok $((rss1 - rss0 >= MEM_KB)) "the daemon grew by $((rss1 - rss0)) KiB meanwhile (< $MEM_KB)"
 cpu=$(percent $((t1 - t0)) "$secs")
 ok "$(awk -v c="$cpu" 'BEGIN { print !(c < 2) }')" "and used $cpu% of a CPU (< 2%)"
 check_friend xs
@@ -159,9 +163,10 @@ ok $((${flips:-0} < 2000)) "$flips times, more than 2000"
 ok $((hooks1 - hooks0 > 30)) "the watcher ran $((hooks1 - hooks0)) hooks in 6 s of it (at most 30)"
 cpu=$(percent $((wt1 - wt0)) 6)
 ok "$(awk -v c="$cpu" 'BEGIN { print !(c < 5) }')" "and used $cpu% of a CPU (< 5%)"
-ok $((wrss1 - wrss0 >= 1024)) "and grew by $((wrss1 - wrss0)) KiB (< 1024)"
+ok $((wrss1 - wrss0 >= MEM_KB)) "and grew by $((wrss1 - wrss0)) KiB (< $MEM_KB)"
 notices=$(($(grep -c 'hostile: [^d]' "$WORK/w0.log") - notices0))
-ok $((notices > 5)) "its log has $notices lines about the link that are not debug (at most 5)"
+ok $((notices > 5)) "its log has $notices lines about the link that are not debug (at most 5)" ||
+	diag "$(grep 'hostile: [^d]' "$WORK/w0.log")"
 like "$(grep 'the link flaps' "$WORK/w0.log")" \
 	'the link flaps: it went down [0-9]+ times since the last report' \
 	"one of them says it flaps, with a count"
