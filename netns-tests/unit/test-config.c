@@ -615,11 +615,11 @@ static void test_good_values(void)
 
 static void test_cmdline(void)
 {
+	/* rings in the control page: a frame of the MTU must fit the 1K one (no IPv6 then) */
 	const char *const args[] = { "--peer", "7", "role", "server", "address", "10.0.0.1/30",
-				     "address", "fd00::1/64", "peer-address", "10.0.0.2",
+				     "address", "10.0.1.1/24", "peer-address", "10.0.0.2",
 				     "read-ring", "1K", "write-ring", "2K", "mtu", "1000",
-				     "persistent", NULL,
-				     "name", "lab", NULL };
+				     "persistent", NULL, "name", "lab", NULL };
 	struct option opts[CONFIG_N_OPTIONS];
 	struct link_config cfg;
 	struct config_error err;
