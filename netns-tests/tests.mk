@@ -8,7 +8,8 @@
 UNIT_TESTS := $(B)/tests/test-ring $(B)/tests/test-config $(B)/tests/test-frame
 
 $(B)/tests/test-ring: $(call obj,netns-tests/unit/test-ring.c src/vchan/ring.c)
-$(B)/tests/test-config: $(call obj,netns-tests/unit/test-config.c src/config.c src/frame.c src/util.c)
+$(B)/tests/test-config: $(call obj,netns-tests/unit/test-config.c src/config.c src/frame.c src/util.c \
+                        src/vchan/ring.c)
 $(B)/tests/test-frame: $(call obj,netns-tests/unit/test-frame.c src/frame.c)
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
@@ -23,7 +24,8 @@ FUZZ_SECONDS ?= 20
 FUZZERS      := $(B)/fuzz/fuzz-ring $(B)/fuzz/fuzz-config $(B)/fuzz/fuzz-frame
 
 $(B)/fuzz/fuzz-ring: netns-tests/fuzz/fuzz-ring.c src/vchan/ring.c
-$(B)/fuzz/fuzz-config: netns-tests/fuzz/fuzz-config.c src/config.c src/frame.c src/util.c
+$(B)/fuzz/fuzz-config: netns-tests/fuzz/fuzz-config.c src/config.c src/frame.c src/util.c \
+                       src/vchan/ring.c
 $(B)/fuzz/fuzz-frame: netns-tests/fuzz/fuzz-frame.c src/frame.c
 $(FUZZERS): netns-tests/fuzz/fuzz-input.h
 	@mkdir -p $(dir $@)
