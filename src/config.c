@@ -35,6 +35,8 @@
 
 _Static_assert(CONFIG_RING_MIN == 1u << VCHAN_MIN_ORDER && CONFIG_RING_MAX == 1u << VCHAN_MAX_ORDER,
 	       "ring sizes are the vchan orders");
+_Static_assert(CONFIG_ROLE_SERVER == 1 && CONFIG_ROLE_CLIENT == 2 && CONFIG_MODE_TAP == 1,
+	       "role_names[] and mode_names[] are in the order of the enums");
 _Static_assert(CONFIG_N_KEYS < 32, "a bit per key, and NAME_SET, in an unsigned int");
 
 /* At most this much of a value is quoted back, so messages stay one line. */
@@ -77,7 +79,6 @@ enum {
 	KEY_REPEATS	= 1 << 0,	/* may repeat, and takes a list */
 	KEY_YES_NO	= 1 << 1,	/* the option's argument is optional: --persistent */
 	KEY_WATCHER	= 1 << 2,	/* only the watcher reads it: no change for the daemon */
-	KEY_IN_PLACE	= 1 << 3,	/* a change needs no new device: without it, a restart */
 };
 
 struct key_info {
@@ -103,11 +104,6 @@ static const struct key_info keys[CONFIG_N_KEYS];
 static void *member(struct link_config *cfg, const struct field *f)
 {
 	return (char *)cfg + f->off;
-}
-
-static const void *cmember(const struct link_config *cfg, size_t off)
-{
-	return (const char *)cfg + off;
 }
 
 /* --- messages ----------------------------------------------------------------- */
@@ -365,28 +361,25 @@ static int parse_peer(struct link_config *cfg, enum config_key key, const char *
 	return 0;
 }
 
-static int parse_role(struct link_config *cfg, enum config_key key, const char *value,
-		      const struct config_origin *where, struct config_error *err)
-{
-	if (!strcasecmp(value, "server"))
-		cfg->role = CONFIG_ROLE_SERVER;
-	else if (!strcasecmp(value, "client"))
-		cfg->role = CONFIG_ROLE_CLIENT;
-	else
-		return key_fail(err, where, key, value, "expected 'server' or 'client'");
-	return 0;
-}
+static const char *const role_names[] = { "unset", "server", "client" };
+static const char *const mode_names[] = { "tun", "tap" };
 
-static int parse_mode(struct link_config *cfg, enum config_key key, const char *value,
+/* Role and Mode: one of the two names of the enum's values (Role's "unset" is none). */
+static int parse_enum(struct link_config *cfg, enum config_key key, const char *value,
 		      const struct config_origin *where, struct config_error *err)
 {
-	if (!strcasecmp(value, "tun"))
-		cfg->mode = CONFIG_MODE_TUN;
-	else if (!strcasecmp(value, "tap"))
-		cfg->mode = CONFIG_MODE_TAP;
-	else
-		return key_fail(err, where, key, value, "expected 'tun' or 'tap'");
-	return 0;
+	const char *const *names = key == CONFIG_KEY_ROLE ? role_names + 1 : mode_names;
+
+	for (int i = 0; i < 2; i++) {
+		if (strcasecmp(value, names[i]))
+			continue;
+		if (key == CONFIG_KEY_ROLE)
+			cfg->role = (enum config_role)(i + 1);
+		else
+			cfg->mode = (enum config_mode)i;
+		return 0;
+	}
+	return key_fail(err, where, key, value, "expected '%s' or '%s'", names[0], names[1]);
 }
 
 /*
@@ -667,22 +660,22 @@ static int parse_hook(struct link_config *cfg, enum config_key key, const char *
  * In the order of enum config_key. A key's fields are all it sets; those of
  * KEY_WATCHER keys count for config_watch_equal() alone, the others for
  * config_equal() too (Routes and AllowedSources feed the daemon's source
- * filter). Without KEY_IN_PLACE, a change means a new device.
+ * filter).
  */
 static const struct key_info keys[CONFIG_N_KEYS] = {
 	[CONFIG_KEY_PEER] = { "Peer", "peer", 0, parse_peer,
 		{ STRING(peer), SCALAR(peer_is_name, bool), SCALAR(peer_domid, unsigned int) } },
-	[CONFIG_KEY_ROLE] = { "Role", "role", 0, parse_role,
+	[CONFIG_KEY_ROLE] = { "Role", "role", 0, parse_enum,
 		{ SCALAR(role, enum config_role) } },
-	[CONFIG_KEY_MODE] = { "Mode", "mode", 0, parse_mode,
+	[CONFIG_KEY_MODE] = { "Mode", "mode", 0, parse_enum,
 		{ SCALAR(mode, enum config_mode) } },
 	[CONFIG_KEY_INTERFACE] = { "Interface", "interface", 0, parse_ifname,
 		{ STRING(ifname) } },
-	[CONFIG_KEY_MTU] = { "MTU", "mtu", KEY_IN_PLACE, parse_mtu,
+	[CONFIG_KEY_MTU] = { "MTU", "mtu", 0, parse_mtu,
 		{ SCALAR(mtu, unsigned int) } },
-	[CONFIG_KEY_ADDRESS] = { "Address", "address", KEY_REPEATS | KEY_IN_PLACE, parse_list,
+	[CONFIG_KEY_ADDRESS] = { "Address", "address", KEY_REPEATS, parse_list,
 		{ LIST(FIELD_ADDRS, addrs, n_addrs) } },
-	[CONFIG_KEY_PEER_ADDRESS] = { "PeerAddress", "peer-address", KEY_REPEATS | KEY_IN_PLACE,
+	[CONFIG_KEY_PEER_ADDRESS] = { "PeerAddress", "peer-address", KEY_REPEATS,
 		parse_list, { LIST(FIELD_ADDRS, peer_addrs, n_peer_addrs) } },
 	[CONFIG_KEY_READ_RING] = { "ReadRing", "read-ring", 0, parse_ring,
 		{ SCALAR(read_ring, uint32_t) } },
@@ -692,16 +685,16 @@ static const struct key_info keys[CONFIG_N_KEYS] = {
 		{ STRING(xs_path) } },
 	[CONFIG_KEY_PERSISTENT] = { "Persistent", "persistent", KEY_YES_NO, parse_yes_no,
 		{ SCALAR(persistent, bool) } },
-	[CONFIG_KEY_WATCHED] = { "Watched", "watched", KEY_YES_NO | KEY_IN_PLACE, parse_yes_no,
+	[CONFIG_KEY_WATCHED] = { "Watched", "watched", KEY_YES_NO, parse_yes_no,
 		{ SCALAR(watched, bool) } },
-	[CONFIG_KEY_HOOK] = { "Hook", "hook", KEY_WATCHER | KEY_IN_PLACE, parse_hook,
+	[CONFIG_KEY_HOOK] = { "Hook", "hook", KEY_WATCHER, parse_hook,
 		{ STRING(hook), SCALAR(no_hook, bool) } },
-	[CONFIG_KEY_BRIDGE] = { "Bridge", "bridge", KEY_WATCHER | KEY_IN_PLACE, parse_ifname,
+	[CONFIG_KEY_BRIDGE] = { "Bridge", "bridge", KEY_WATCHER, parse_ifname,
 		{ STRING(bridge) } },
-	[CONFIG_KEY_ROUTES] = { "Routes", "routes", KEY_REPEATS | KEY_IN_PLACE, parse_list,
+	[CONFIG_KEY_ROUTES] = { "Routes", "routes", KEY_REPEATS, parse_list,
 		{ LIST(FIELD_NETS, routes, n_routes) } },
 	[CONFIG_KEY_ALLOWED_SOURCES] = { "AllowedSources", "allowed-sources",
-		KEY_REPEATS | KEY_IN_PLACE, parse_list, { LIST(FIELD_NETS, sources, n_sources) } },
+		KEY_REPEATS, parse_list, { LIST(FIELD_NETS, sources, n_sources) } },
 };
 
 /* --- keys and options ---------------------------------------------------------- */
@@ -723,19 +716,12 @@ const char *config_key_name(enum config_key key)
 
 const char *config_role_name(enum config_role role)
 {
-	switch (role) {
-	case CONFIG_ROLE_SERVER:
-		return "server";
-	case CONFIG_ROLE_CLIENT:
-		return "client";
-	default:
-		return "unset";
-	}
+	return (unsigned int)role < ARRAY_SIZE(role_names) ? role_names[role] : "unset";
 }
 
 const char *config_mode_name(enum config_mode mode)
 {
-	return mode == CONFIG_MODE_TAP ? "tap" : "tun";
+	return mode_names[mode == CONFIG_MODE_TAP];
 }
 
 void config_init(struct link_config *cfg)
@@ -1397,7 +1383,7 @@ static bool same_addrs(const struct config_addr *a, const struct config_addr *b,
 static bool same_field(const struct field *f, const struct link_config *a,
 		       const struct link_config *b)
 {
-	const void *x = cmember(a, f->off), *y = cmember(b, f->off);
+	const char *x = (const char *)a + f->off, *y = (const char *)b + f->off;
 	size_t n;
 
 	switch (f->kind) {
@@ -1407,51 +1393,36 @@ static bool same_field(const struct field *f, const struct link_config *a,
 		return !memcmp(x, y, f->size);
 	case FIELD_ADDRS:
 	case FIELD_NETS:
-		memcpy(&n, cmember(a, f->count), sizeof(n));
-		return !memcmp(cmember(b, f->count), &n, sizeof(n)) && same_addrs(x, y, n);
+		memcpy(&n, (const char *)a + f->count, sizeof(n));
+		return !memcmp((const char *)b + f->count, &n, sizeof(n)) &&
+		       same_addrs((const void *)x, (const void *)y, n);
 	case FIELD_NONE:
 		break;
 	}
 	return true;
 }
 
-unsigned int config_changes(const struct link_config *a, const struct link_config *b,
-			    bool *restart)
+/* The same link, and every field the table names the same: the watcher's keys too, or not. */
+static bool same_keys(const struct link_config *a, const struct link_config *b, bool watcher)
 {
-	unsigned int changed = 0;
-	bool again = strcmp(a->name, b->name) != 0;
-
+	if (strcmp(a->name, b->name))
+		return false;
 	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++) {
-		for (size_t i = 0; i < ARRAY_SIZE(keys[k].fields); i++) {
-			if (same_field(&keys[k].fields[i], a, b))
-				continue;
-			changed |= 1u << k;
-			again |= !(keys[k].flags & KEY_IN_PLACE);
-			break;
-		}
+		if (!watcher && (keys[k].flags & KEY_WATCHER))
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(keys[k].fields); i++)
+			if (!same_field(&keys[k].fields[i], a, b))
+				return false;
 	}
-	if (restart)
-		*restart = again;
-	return changed;
-}
-
-/* The keys whose changes concern the watcher alone. */
-static unsigned int watcher_keys(void)
-{
-	unsigned int mask = 0;
-
-	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++)
-		if (keys[k].flags & KEY_WATCHER)
-			mask |= 1u << k;
-	return mask;
+	return true;
 }
 
 bool config_equal(const struct link_config *a, const struct link_config *b)
 {
-	return !strcmp(a->name, b->name) && !(config_changes(a, b, NULL) & ~watcher_keys());
+	return same_keys(a, b, false);
 }
 
 bool config_watch_equal(const struct link_config *a, const struct link_config *b)
 {
-	return !strcmp(a->name, b->name) && !config_changes(a, b, NULL);
+	return same_keys(a, b, true);
 }

@@ -235,20 +235,10 @@ int config_default_xs_path(const struct link_config *cfg, unsigned int server_do
 unsigned int config_grant_cost(const struct link_config *cfg);
 
 /*
- * The keys whose settings differ between a and b (where they were written
- * does not count), bit (1 << enum config_key) each; *restart (unless NULL)
- * tells whether any of them needs a new device (Peer, Role, Mode, Interface,
- * the rings, XenStorePath, Persistent), or the links' names differ. The
- * others (addresses, MTU, Routes, AllowedSources, Watched, Hook, Bridge)
- * could be applied to the running device.
- */
-unsigned int config_changes(const struct link_config *a, const struct link_config *b,
-			    bool *restart);
-
-/*
- * The same settings for the daemon: its SIGHUP leaves such a link alone.
- * Hook and Bridge, which only the watcher reads, do not count;
- * config_watch_equal() compares those too.
+ * The same link name and settings for the daemon (where they were written
+ * does not count): its SIGHUP leaves such a link alone. Every key counts
+ * but Hook and Bridge, which only the watcher reads; config_watch_equal()
+ * compares those too.
  */
 bool config_equal(const struct link_config *a, const struct link_config *b);
 bool config_watch_equal(const struct link_config *a, const struct link_config *b);

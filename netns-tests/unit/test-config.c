@@ -868,6 +868,81 @@ static void test_dir(void)
 	       "a directory named *.conf");
 }
 
+/* --- what a reload compares ------------------------------------------------------- */
+
+/*
+ * Each key changed alone is a change: for the daemon, or for the watcher
+ * alone (Hook, Bridge). A key added without a row here fails the first check.
+ */
+static void test_every_key_compared(void)
+{
+#define BASE HEAD "Interface = vt0\nAddress = 10.0.0.1/24\n"
+	static const struct {
+		const char *base;	/* NULL: BASE */
+		const char *changed;
+	} cases[CONFIG_N_KEYS] = {
+		[CONFIG_KEY_PEER] = { NULL, "[Link]\nPeer = 6\nRole = client\nInterface = vt0\n"
+					    "Address = 10.0.0.1/24\n" },
+		[CONFIG_KEY_ROLE] = { NULL, "[Link]\nPeer = 5\nRole = server\nInterface = vt0\n"
+					    "Address = 10.0.0.1/24\n" },
+		[CONFIG_KEY_MODE] = { NULL, BASE "Mode = tap\n" },
+		[CONFIG_KEY_INTERFACE] = { NULL, "[Link]\nPeer = 5\nRole = client\nInterface = vt1\n"
+						 "Address = 10.0.0.1/24\n" },
+		[CONFIG_KEY_MTU] = { NULL, BASE "MTU = 1400\n" },
+		[CONFIG_KEY_ADDRESS] = { NULL, BASE "Address = 10.0.0.9\n" },
+		[CONFIG_KEY_PEER_ADDRESS] = { NULL, BASE "PeerAddress = 10.0.0.2\n" },
+		[CONFIG_KEY_READ_RING] = { NULL, BASE "ReadRing = 64K\n" },
+		[CONFIG_KEY_WRITE_RING] = { NULL, BASE "WriteRing = 64K\n" },
+		[CONFIG_KEY_XENSTORE_PATH] = { NULL, BASE "XenStorePath = /a/b\n" },
+		[CONFIG_KEY_PERSISTENT] = { NULL, BASE "Persistent = yes\n" },
+		[CONFIG_KEY_WATCHED] = { NULL, BASE "Watched = yes\n" },
+		[CONFIG_KEY_HOOK] = { NULL, BASE "Hook = none\n" },
+		[CONFIG_KEY_BRIDGE] = { BASE "Mode = tap\n", BASE "Mode = tap\nBridge = br0\n" },
+		[CONFIG_KEY_ROUTES] = { NULL, BASE "Routes = 10.5.0.0/16\n" },
+		[CONFIG_KEY_ALLOWED_SOURCES] = { NULL, BASE "AllowedSources = 10.6.0.0/16\n" },
+	};
+	struct link_config a, b;
+	struct config_error err;
+	int rows = 1, parsed = 1, watcher = 1, daemon = 1;
+
+	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++) {
+		const char *base = cases[k].base ? cases[k].base : BASE;
+		bool watcher_only = k == CONFIG_KEY_HOOK || k == CONFIG_KEY_BRIDGE;
+
+		if (!cases[k].changed) {
+			printf("# no case for %s\n", config_key_name((enum config_key)k));
+			rows = 0;
+			continue;
+		}
+		if (config_parse_buffer(PATH, base, strlen(base), &a, &err) ||
+		    config_parse_buffer(PATH, cases[k].changed, strlen(cases[k].changed), &b,
+					&err)) {
+			printf("# %s: %s\n", config_key_name((enum config_key)k), err.msg);
+			parsed = 0;
+			continue;
+		}
+		if (config_watch_equal(&a, &b)) {
+			printf("# %s: no change for the watcher\n", config_key_name((enum config_key)k));
+			watcher = 0;
+		}
+		if (config_equal(&a, &b) != watcher_only) {
+			printf("# %s: config_equal says %d\n", config_key_name((enum config_key)k),
+			       config_equal(&a, &b));
+			daemon = 0;
+		}
+	}
+	ok(rows, "every key has a case");
+	ok(parsed, "every case parses");
+	ok(watcher, "config_watch_equal sees a change to any key");
+	ok(daemon, "config_equal sees a change to any key but Hook and Bridge");
+	ok(config_parse_buffer(PATH, BASE, strlen(BASE), &a, &err) == 0 &&
+	   config_parse_buffer("/elsewhere/guest1.conf", "# moved\n" BASE, strlen(BASE) + 8, &b,
+			       &err) == 0 &&
+	   config_equal(&a, &b) && config_watch_equal(&a, &b),
+	   "where the file is and where keys were written are no change");
+#undef BASE
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -881,6 +956,7 @@ int main(void)
 	test_good_values();
 	test_cmdline();
 	test_watch_keys();
+	test_every_key_compared();
 	test_dir();
 
 	remove_tree(tmpdir);
