@@ -270,9 +270,10 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Digits: what is meant as a domain id, whatever its range. */
+/* Digits, and a '-' before them: what is meant as a domain id, whatever its range. */
 static bool looks_numeric(const char *s)
 {
+	s += *s == '-';
 	return *s && !s[strspn(s, DIGITS)];
 }
 
@@ -316,12 +317,15 @@ static int parse_size(const char *s, uint32_t *out)
 	return 0;
 }
 
-/* Not all digits, which is a domid. */
+/*
+ * Not all digits, which is a domid; nor starting with '-', which reads as a
+ * negative domid here and as an option where a hook passes the name on.
+ */
 bool config_valid_domain_name(const char *s)
 {
 	size_t len = strlen(s);
 
-	return len && len <= CONFIG_NAME_MAX && strspn(s, DIGITS) < len &&
+	return len && len <= CONFIG_NAME_MAX && s[0] != '-' && strspn(s, DIGITS) < len &&
 	       strspn(s, ALNUM "._-") == len;
 }
 
@@ -1124,6 +1128,9 @@ int config_parse_buffer(const char *path, const char *buf, size_t len, struct li
 		return -1;
 	if (len > CONFIG_FILE_MAX)
 		return where_fail(err, &where, "larger than %u bytes", CONFIG_FILE_MAX);
+	/* A UTF-8 byte-order mark, which some editors write, is not part of the first line. */
+	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))
+		p += 3;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -1283,6 +1290,28 @@ static int check_interface_clash(const struct link_config *a, const struct link_
 }
 
 /*
+ * Like an interface, a local address is one link's: the same one on two
+ * devices is most likely a file copied and not edited, and which of them
+ * answers for it would be the kernel's choice.
+ */
+static int check_address_clash(const struct link_config *a, const struct link_config *b,
+			       struct config_error *err)
+{
+	char other[MSG_MAX];
+
+	for (size_t i = 0; i < b->n_addrs; i++) {
+		struct config_origin o = key_origin(b, b->addrs[i].line);
+
+		for (size_t j = 0; j < a->n_addrs; j++)
+			if (same_addr(&a->addrs[j], &b->addrs[i]))
+				return key_fail(err, &o, CONFIG_KEY_ADDRESS, b->addrs[i].text,
+						"already used by %s",
+						other_link(a, a->addrs[j].line, other));
+	}
+	return 0;
+}
+
+/*
  * A client's path is in the peer's part of XenStore, a server's in ours:
  * the same path clashes for the same peer, or for two servers.
  */
@@ -1333,6 +1362,7 @@ int config_load_dir(const char *dir, struct link_config **links, size_t *n,
 			goto out;
 		for (j = 0; j < i; j++)
 			if (check_interface_clash(&list[j], &list[i], err) ||
+			    check_address_clash(&list[j], &list[i], err) ||
 			    check_path_clash(&list[j], &list[i], err))
 				goto out;
 	}

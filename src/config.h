@@ -214,8 +214,8 @@ int config_parse_file(const char *path, struct link_config *out, struct config_e
 /*
  * Every DIR/NAME.conf (not starting with '.') in the byte order of their
  * names, finished, into a new array the caller frees. No two may share an
- * interface name, nor an explicit XenStorePath with the same peer or as two
- * servers. An empty directory gives *n == 0.
+ * interface name or an Address, nor an explicit XenStorePath with the same
+ * peer or as two servers. An empty directory gives *n == 0.
  */
 int config_load_dir(const char *dir, struct link_config **links, size_t *n,
 		    struct config_error *err);
@@ -245,7 +245,7 @@ bool config_watch_equal(const struct link_config *a, const struct link_config *b
 
 /*
  * A domain name as Peer takes it: 1 to CONFIG_NAME_MAX letters, digits, '.',
- * '_' and '-', not all digits (that would be a domid).
+ * '_' and '-', not all digits (that would be a domid), not starting with '-'.
  */
 bool config_valid_domain_name(const char *s);
 

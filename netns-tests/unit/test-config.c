@@ -240,6 +240,15 @@ static void test_file_keys(void)
 		   PATH ":2: Peer = 'guest 1': expected a domain id from 0 to 32751, or a domain "
 		   "name of 1 to 64 letters, digits, '.', '_' and '-'",
 		   "Peer: not a domain name");
+	bad_buffer("[Link]\nPeer = -1\nRole = server\n",
+		   PATH ":2: Peer = '-1': expected a domain id from 0 to 32751, or a domain name",
+		   "Peer: a negative domid is no domain name (no device vchan--1)");
+	bad_buffer("[Link]\nPeer = -guest\nRole = server\n",
+		   PATH ":2: Peer = '-guest': expected a domain id from 0 to 32751, or a domain "
+		   "name of 1 to 64 letters, digits, '.', '_' and '-'",
+		   "Peer: a name starting with '-'");
+	ok(!config_valid_domain_name("-1") && !config_valid_domain_name("-x") &&
+	   config_valid_domain_name("x-1"), "config_valid_domain_name: no leading '-'");
 	bad_buffer("[Link]\nPeer =\nRole = server\n",
 		   PATH ":2: Peer = '': expected a domain id from 0 to 32751, or a domain "
 		   "name of 1 to 64 letters, digits, '.', '_' and '-'",
@@ -592,6 +601,9 @@ static void test_good_values(void)
 		{ "[Link]\nPeer = 32751\nRole = server\n", "Peer 32751" },
 		{ "[Link]\nPeer = 0\nRole = server\n", "Peer 0" },
 		{ "[Link]\nPeer = dom-0\nRole = server\n", "Peer by a short name" },
+		{ "\xef\xbb\xbf[Link]\nPeer = 5\nRole = client\n", "a UTF-8 byte-order mark" },
+		{ "\xef\xbb\xbf# written by an editor\r\n[Link]\r\nPeer = 5\r\nRole = client\r\n",
+		  "a byte-order mark before a comment, CRLF lines" },
 		{ HEAD "ReadRing = 1K\nWriteRing = 2K\n", "rings 1K and 2K in the control page" },
 		{ HEAD "ReadRing = 2K\nWriteRing = 1M\n", "rings 2K and 1M" },
 		{ HEAD "ReadRing = 1K\nWriteRing = 512K\n", "rings 1K and 512K" },
@@ -842,6 +854,23 @@ static void test_dir(void)
 		 "'d' (%s/d.conf:4), for the same peer",
 		 path, path);
 	ok_msg(config_load_dir(path, &links, &n, &err), &err, want, "one peer, one path");
+
+	make_dir("addrs");
+	write_file("addrs/a.conf", "[Link]\nPeer = 5\nRole = client\n"
+				   "Address = 10.0.0.1/24, fd00::1/64\n");
+	write_file("addrs/b.conf", "[Link]\nPeer = 6\nRole = client\nAddress = 10.1.0.1/24\n"
+				   "# copied from a.conf\nAddress = fd00::1/120\n");
+	snprintf(path, sizeof(path), "%s/addrs", tmpdir);
+	snprintf(want, sizeof(want),
+		 "%s/b.conf:6: Address = 'fd00::1/120': already used by link 'a' (%s/a.conf:4)",
+		 path, path);
+	ok_msg(config_load_dir(path, &links, &n, &err), &err, want,
+	       "two links, one address (whatever the prefix)");
+	write_file("addrs/b.conf", "[Link]\nPeer = 6\nRole = client\nAddress = 10.1.0.1/24\n"
+				   "PeerAddress = 10.1.0.2\nAllowedSources = 10.0.0.0/24\n");
+	ok_parsed(config_load_dir(path, &links, &n, &err), &err,
+		  "another link's network as AllowedSources is no clash");
+	free(links);
 
 	make_dir("fine");
 	write_file("fine/c.conf", c);
