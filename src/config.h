@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Link configuration: /etc/vchan-tun/NAME.conf files and the command line,
- * through one parser. Every key has one function that parses and checks it,
- * used by both; every error is one line naming where (file:line, or the
- * option), the key, the bad value and what was expected, e.g.
+ * through one parser. Every key has one function that parses and checks it
+ * (keys of one kind share it), used by both; every error is one line naming
+ * where (file:line, or the option), the key, the bad value and what was
+ * expected, e.g.
  *
  *   /etc/vchan-tun/guest1.conf:7: MTU = '9x': expected a number from 68 to 65535
  *   --mtu '9x': expected a number from 68 to 65535
