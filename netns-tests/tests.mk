@@ -5,15 +5,19 @@
 
 # --- unit tests: the pure cores, one file each ------------------------------------------
 
-UNIT_TESTS := $(B)/tests/test-ring $(B)/tests/test-config $(B)/tests/test-frame
+UNIT_TESTS := $(B)/tests/test-ring $(B)/tests/test-config $(B)/tests/test-frame \
+              $(B)/tests/test-pace $(B)/tests/test-filter
 
 $(B)/tests/test-ring: $(call obj,netns-tests/unit/test-ring.c src/vchan/ring.c)
 $(B)/tests/test-config: $(call obj,netns-tests/unit/test-config.c src/config.c src/frame.c src/util.c \
                         src/vchan/ring.c)
 $(B)/tests/test-frame: $(call obj,netns-tests/unit/test-frame.c src/frame.c)
+$(B)/tests/test-pace: $(call obj,netns-tests/unit/test-pace.c src/pace.c)
+$(B)/tests/test-pace: LIBS = -lm
+$(B)/tests/test-filter: $(call obj,netns-tests/unit/test-filter.c src/filter.c src/config.c src/util.c)
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
-	$(LINK) -o $@ $^
+	$(LINK) -o $@ $^ $(LIBS)
 
 # --- fuzzers: clang's libFuzzer, with their own sanitizers (plain build only) -----------
 
@@ -21,12 +25,14 @@ FUZZ_CC      ?= clang
 FUZZ_FLAGS   := $(BASE_FLAGS) -O1 -g $(WARN) -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 20
-FUZZERS      := $(B)/fuzz/fuzz-ring $(B)/fuzz/fuzz-config $(B)/fuzz/fuzz-frame
+FUZZERS      := $(B)/fuzz/fuzz-ring $(B)/fuzz/fuzz-config $(B)/fuzz/fuzz-frame \
+                $(B)/fuzz/fuzz-filter
 
 $(B)/fuzz/fuzz-ring: netns-tests/fuzz/fuzz-ring.c src/vchan/ring.c
 $(B)/fuzz/fuzz-config: netns-tests/fuzz/fuzz-config.c src/config.c src/frame.c src/util.c \
                        src/vchan/ring.c
 $(B)/fuzz/fuzz-frame: netns-tests/fuzz/fuzz-frame.c src/frame.c
+$(B)/fuzz/fuzz-filter: netns-tests/fuzz/fuzz-filter.c src/filter.c src/config.c src/util.c
 $(FUZZERS): netns-tests/fuzz/fuzz-input.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -MF $@.d -o $@ $(filter %.c,$^)
