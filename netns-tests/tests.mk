@@ -14,7 +14,8 @@ $(B)/tests/test-config: $(call obj,netns-tests/unit/test-config.c src/config.c s
 $(B)/tests/test-frame: $(call obj,netns-tests/unit/test-frame.c src/frame.c)
 $(B)/tests/test-pace: $(call obj,netns-tests/unit/test-pace.c src/pace.c)
 $(B)/tests/test-pace: LIBS = -lm
-$(B)/tests/test-filter: $(call obj,netns-tests/unit/test-filter.c src/filter.c src/config.c src/util.c)
+$(B)/tests/test-filter: $(call obj,netns-tests/unit/test-filter.c src/filter.c src/config.c src/util.c \
+                        src/frame.c src/vchan/ring.c)
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
 	$(LINK) -o $@ $^ $(LIBS)
@@ -32,7 +33,8 @@ $(B)/fuzz/fuzz-ring: netns-tests/fuzz/fuzz-ring.c src/vchan/ring.c
 $(B)/fuzz/fuzz-config: netns-tests/fuzz/fuzz-config.c src/config.c src/frame.c src/util.c \
                        src/vchan/ring.c
 $(B)/fuzz/fuzz-frame: netns-tests/fuzz/fuzz-frame.c src/frame.c
-$(B)/fuzz/fuzz-filter: netns-tests/fuzz/fuzz-filter.c src/filter.c src/config.c src/util.c
+$(B)/fuzz/fuzz-filter: netns-tests/fuzz/fuzz-filter.c src/filter.c src/config.c src/util.c \
+                       src/frame.c src/vchan/ring.c
 $(FUZZERS): netns-tests/fuzz/fuzz-input.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -MF $@.d -o $@ $(filter %.c,$^)
