@@ -67,8 +67,9 @@ all: programs
 # --- the programs ------------------------------------------------------------------
 # src/: the product. Each program lists the objects it is made of; the ring
 # (src/vchan) and the framing know nothing of the daemon, the watcher nothing
-# of the data path (docs/architecture.md): it has frame.c only for the sizes
-# the configuration checks (a frame of the MTU must fit the rings).
+# of the data path (docs/architecture.md): it has frame.c and vchan/ring.c only
+# for what the configuration checks (a frame of the MTU must fit the rings, the
+# rings libxenvchan's layout).
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(sort $(1)))
 
@@ -77,7 +78,7 @@ COMMON_SRCS := src/config.c src/xs.c src/netlink.c src/loop.c src/event.c src/lo
                src/strbuf.c src/sd-notify.c src/pace.c src/util.c
 DAEMON_SRCS := src/daemon.c src/link.c src/datapath.c src/device.c src/filter.c src/status.c \
                src/control.c src/frame.c src/tun.c $(COMMON_SRCS) $(VCHAN_SRCS)
-WATCH_SRCS  := src/watch.c src/hook.c src/frame.c $(COMMON_SRCS)
+WATCH_SRCS  := src/watch.c src/hook.c src/frame.c src/vchan/ring.c $(COMMON_SRCS)
 CTL_SRCS    := src/ctl.c src/strbuf.c src/util.c
 CAT_SRCS    := src/vchan-cat.c $(VCHAN_SRCS)
 

@@ -2,11 +2,17 @@
 /*
  * Link configuration: see config.h and vchan-tun.conf(5).
  *
- * One static function per key parses and checks its value and, on error,
- * writes one message through key_fail(), which knows whether the value came
- * from a file line or an option; the file parser and the command line both
- * go through config_set_key(). Checks that involve more than one key wait
- * for config_finish(), because keys may come in any order.
+ * One table, keys[], says of every key its names, the function that parses
+ * and checks its value, the fields of struct link_config it sets, and what a
+ * change to it means; the comparisons walk that table, so a key cannot escape
+ * them. The file parser and the command line both go through
+ * config_set_key(); checks that involve more than one key wait for
+ * config_finish(), because keys may come in any order.
+ *
+ * Every message is one call, its format the whole sentence: where_fail()
+ * writes "file:line: " and the rest, and small renderers write its pieces
+ * into the caller's buffers: 'value', "Key = 'value'" (or "--key 'value'"),
+ * "Key = 'value' on line N".
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,138 +31,188 @@
 #include "config.h"
 #include "frame.h"
 #include "util.h"
+#include "vchan/ring.h"
+
+_Static_assert(CONFIG_RING_MIN == 1u << VCHAN_MIN_ORDER && CONFIG_RING_MAX == 1u << VCHAN_MAX_ORDER,
+	       "ring sizes are the vchan orders");
+_Static_assert(CONFIG_ROLE_SERVER == 1 && CONFIG_ROLE_CLIENT == 2 && CONFIG_MODE_TAP == 1,
+	       "role_names[] and mode_names[] are in the order of the enums");
+_Static_assert(CONFIG_N_KEYS < 32, "a bit per key, and NAME_SET, in an unsigned int");
 
 /* At most this much of a value is quoted back, so messages stay one line. */
 #define QUOTE_MAX	128
+/* A rendered piece: a value quoted with every byte as \xNN, a key's name, a line number. */
+#define TEXT_MAX	(4 * QUOTE_MAX + 96)
+#define MSG_MAX		sizeof(((struct config_error *)0)->msg)
 
-/*
- * libxenvchan's control page: a 24-byte header, then one 4-byte grant
- * reference per ring page; rings under a page live in the control page
- * itself, one of 1K at offset 1024, one of 2K at offset 2048.
- */
-#define CTRL_PAGE_SIZE	4096u
-#define GRANTS_OFFSET	24u
+#define DIGITS		"0123456789"
+#define ALNUM		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" DIGITS
 
 /* The server writes these under the link's path: both must fit XenStore's limits. */
 #define XS_LONGEST_KEY		"/event-channel"
 #define XS_REL_PATH_MAX		2048	/* XENSTORE_REL_PATH_MAX, after /local/domain/N/ */
-#define XS_PATH_CHARS		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-/_@"
+#define XS_PATH_CHARS		ALNUM "-/_@"
 
-/* --- messages ----------------------------------------------------------------- */
+#define LINK_NAME_EXPECTED	"expected 1 to 64 letters, digits, '-' and '_'"
 
-struct msg {
-	char *buf;
-	size_t len;
-	size_t used;
+/* keys_set bit for --name, which has no key: the file name is the link name. */
+#define NAME_SET	(1u << CONFIG_N_KEYS)
+
+/* --- the key table ------------------------------------------------------------ */
+
+enum field_kind {
+	FIELD_NONE,
+	FIELD_STRING,	/* char[] */
+	FIELD_SCALAR,	/* a number, bool or enum of size bytes */
+	FIELD_ADDRS,	/* struct config_addr[], its count a size_t at count */
+	FIELD_NETS,	/* the same, networks: the prefix is part of each */
 };
 
-static void __attribute__((format(printf, 2, 0)))
-msg_vadd(struct msg *m, const char *fmt, va_list ap)
-{
-	int n;
+struct field {
+	enum field_kind kind;
+	size_t off;		/* in struct link_config */
+	size_t size;		/* FIELD_SCALAR: bytes; FIELD_ADDRS, FIELD_NETS: the array's length */
+	size_t count;		/* FIELD_ADDRS, FIELD_NETS: the count's offset */
+};
 
-	if (m->used >= m->len)
-		return;
-	n = vsnprintf(m->buf + m->used, m->len - m->used, fmt, ap);
-	if (n > 0)
-		m->used += (size_t)n;
-}
-
-static void __attribute__((format(printf, 2, 3))) msg_add(struct msg *m, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	msg_vadd(m, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * 's', with anything that could break the line or the quotes escaped: the
- * value may be any bytes, and the message goes to a terminal or the journal.
- */
-static void msg_quote(struct msg *m, const char *s)
-{
-	size_t i;
-
-	msg_add(m, "'");
-	for (i = 0; i < QUOTE_MAX && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '\'' || c == '\\')
-			msg_add(m, "\\%c", c);
-		else if (c < 0x20 || c > 0x7e)
-			msg_add(m, "\\x%02x", c);
-		else
-			msg_add(m, "%c", c);
-	}
-	msg_add(m, s[i] ? "...'" : "'");
-}
-
-/* A path as it is, but for control characters, which could forge a second line. */
-static void msg_path(struct msg *m, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c < 0x20 || c == 0x7f)
-			msg_add(m, "\\x%02x", c);
-		else
-			msg_add(m, "%c", c);
-	}
-}
-
-static void msg_where(struct msg *m, const struct config_origin *where)
-{
-	if (!where->file)
-		return;
-	msg_path(m, where->file);
-	if (where->line)
-		msg_add(m, ":%u", where->line);
-	msg_add(m, ": ");
-}
-
-static struct msg msg_start(struct config_error *err)
-{
-	struct msg m = { err->msg, sizeof(err->msg), 0 };
-
-	err->msg[0] = '\0';
-	return m;
-}
-
-/* A message about the file (line 0) or one of its lines, no key involved. */
-static int __attribute__((format(printf, 3, 4)))
-where_fail(struct config_error *err, const struct config_origin *where, const char *fmt, ...)
-{
-	struct msg m = msg_start(err);
-	va_list ap;
-
-	msg_where(&m, where);
-	va_start(ap, fmt);
-	msg_vadd(&m, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+enum {
+	KEY_REPEATS	= 1 << 0,	/* may repeat, and takes a list */
+	KEY_YES_NO	= 1 << 1,	/* the option's argument is optional: --persistent */
+	KEY_WATCHER	= 1 << 2,	/* only the watcher reads it: no change for the daemon */
+};
 
 struct key_info {
 	const char *name;	/* in files */
 	const char *option;	/* on the command line */
-	bool repeatable;
-	int (*parse)(struct link_config *cfg, const char *value,
+	unsigned int flags;
+	int (*parse)(struct link_config *cfg, enum config_key key, const char *value,
 		     const struct config_origin *where, struct config_error *err);
+	struct field fields[3];	/* what the key sets: a change to any is a change */
 };
 
 static const struct key_info keys[CONFIG_N_KEYS];
 
-/* "Key = 'value'" in a file, "--key 'value'" on the command line. */
-static void msg_key_value(struct msg *m, const struct config_origin *where, enum config_key key,
-			  const char *value)
+#define MEMBER(m)	(((struct link_config *)0)->m)
+/* m's offset, and a compile error unless m is of type t (the kernel's BUILD_BUG_ON_ZERO). */
+#define OFFSET(m, t)	(offsetof(struct link_config, m) + \
+			 0 * sizeof(char[__builtin_types_compatible_p(__typeof__(MEMBER(m)), t) ? 1 : -1]))
+#define STRING(m)	{ FIELD_STRING, OFFSET(m, char[sizeof(MEMBER(m))]), 0, 0 }
+#define SCALAR(m, t)	{ FIELD_SCALAR, OFFSET(m, t), sizeof(t), 0 }
+#define LIST(k, m, n)	{ k, OFFSET(m, struct config_addr[ARRAY_SIZE(MEMBER(m))]), \
+			  ARRAY_SIZE(MEMBER(m)), OFFSET(n, size_t) }
+
+static void *member(struct link_config *cfg, const struct field *f)
 {
-	if (where->file)
-		msg_add(m, "%s = ", keys[key].name);
+	return (char *)cfg + f->off;
+}
+
+/* --- messages ----------------------------------------------------------------- */
+
+static void __attribute__((format(printf, 3, 0)))
+vadd(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	size_t used = strlen(buf);
+
+	vsnprintf(buf + used, len - used, fmt, ap);
+}
+
+/* Adds to the text in buf what fits of fmt's. Returns buf. */
+static char *__attribute__((format(printf, 3, 4)))
+add(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vadd(buf, len, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+/* A path as it is, but for control characters, which could forge a second line. */
+static const char *path_text(const char *s, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (; *s && used < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		used += (size_t)snprintf(buf + used, len - used,
+					 c < 0x20 || c == 0x7f ? "\\x%02x" : "%c", c);
+	}
+	return buf;
+}
+
+/* "file:line: ", "file: " for line 0, nothing on the command line (where NULL or no file). */
+static void start(struct config_error *err, const struct config_origin *where)
+{
+	err->msg[0] = '\0';
+	if (!where || !where->file)
+		return;
+	path_text(where->file, err->msg, MSG_MAX);
+	if (where->line)
+		add(err->msg, MSG_MAX, ":%u", where->line);
+	add(err->msg, MSG_MAX, ": ");
+}
+
+/* WHERE: the sentence. Returns -1, for the caller to return. */
+static int __attribute__((format(printf, 3, 4)))
+where_fail(struct config_error *err, const struct config_origin *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	start(err, where);
+	va_start(ap, fmt);
+	vadd(err->msg, MSG_MAX, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * 'value', with anything that could break the line or the quotes escaped:
+ * the value may be any bytes, and the message goes to a terminal or the journal.
+ */
+static const char *quoted(const char *s, char buf[TEXT_MAX])
+{
+	char *p = buf;
+	size_t i;
+
+	*p++ = '\'';
+	for (i = 0; i < QUOTE_MAX && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\'' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20 || c > 0x7e) {
+			p += snprintf(p, 5, "\\x%02x", c);
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	strcpy(p, s[i] ? "...'" : "'");
+	return buf;
+}
+
+/* How a message names a key: "Interface" in a file, "--interface" on the command line. */
+static const char *key_label(const struct config_origin *where, enum config_key key, char buf[32])
+{
+	if (where && where->file)
+		snprintf(buf, 32, "%s", keys[key].name);
 	else
-		msg_add(m, "--%s ", keys[key].option);
-	msg_quote(m, value);
+		snprintf(buf, 32, "--%s", keys[key].option);
+	return buf;
+}
+
+/* "Key = 'value'" in a file, "--key 'value'" on the command line. */
+static const char *key_value(const struct config_origin *where, enum config_key key,
+			     const char *value, char buf[TEXT_MAX])
+{
+	char label[32], q[TEXT_MAX];
+
+	snprintf(buf, TEXT_MAX, "%s%s%s", key_label(where, key, label),
+		 where && where->file ? " = " : " ", quoted(value, q));
+	return buf;
 }
 
 /* WHERE: Key = 'value': what was expected */
@@ -164,27 +220,47 @@ static int __attribute__((format(printf, 5, 6)))
 key_fail(struct config_error *err, const struct config_origin *where, enum config_key key,
 	 const char *value, const char *fmt, ...)
 {
-	struct msg m = msg_start(err);
+	char kv[TEXT_MAX];
 	va_list ap;
 
-	msg_where(&m, where);
-	msg_key_value(&m, where, key, value);
-	msg_add(&m, ": ");
+	where_fail(err, where, "%s: ", key_value(where, key, value, kv));
 	va_start(ap, fmt);
-	msg_vadd(&m, fmt, ap);
+	vadd(err->msg, MSG_MAX, fmt, ap);
 	va_end(ap);
 	return -1;
 }
 
-/* How a message names a key it is not about: "Interface" or "--interface". */
-static const char *key_label(const struct config_origin *where, enum config_key key, char *buf,
-			     size_t len)
+/* Where cfg got a key: its line in the file, or the command line. */
+static struct config_origin key_origin(const struct link_config *cfg, unsigned int line)
 {
-	if (where->file)
-		snprintf(buf, len, "%s", keys[key].name);
-	else
-		snprintf(buf, len, "--%s", keys[key].option);
+	struct config_origin o = { cfg->source[0] ? cfg->source : NULL, line };
+
+	return o;
+}
+
+/*
+ * The other key of a conflict, and where: "Key = 'value' on line N" or
+ * "--key 'value'", either with "(the default)" instead if it was not written.
+ */
+static const char *other_key(const struct link_config *cfg, enum config_key key,
+			     const char *value, unsigned int line, char buf[TEXT_MAX])
+{
+	struct config_origin o = key_origin(cfg, line);
+
+	key_value(&o, key, value, buf);
+	if (!(cfg->keys_set & 1u << key))
+		return add(buf, TEXT_MAX, " (the default)");
+	if (o.file)
+		return add(buf, TEXT_MAX, " on line %u", line);
 	return buf;
+}
+
+/* The other link of a clash in a directory: "link 'a' (dir/a.conf:4)", without :N for line 0. */
+static const char *other_link(const struct link_config *other, unsigned int line, char buf[MSG_MAX])
+{
+	snprintf(buf, MSG_MAX, "link '%s' (", other->name);
+	path_text(other->source, buf + strlen(buf), MSG_MAX - strlen(buf));
+	return line ? add(buf, MSG_MAX, ":%u)", line) : add(buf, MSG_MAX, ")");
 }
 
 /* --- small parsers ------------------------------------------------------------- */
@@ -194,40 +270,11 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-static bool is_digit(char c)
+/* Digits, and a '-' before them: what is meant as a domain id, whatever its range. */
+static bool looks_numeric(const char *s)
 {
-	return c >= '0' && c <= '9';
-}
-
-static bool is_alnum(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!is_digit(*s))
-			return false;
-	return true;
-}
-
-/* Decimal digits only (no sign, no space, no 0x): strtoul accepts all of those. */
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (!all_digits(s))
-		return -1;
-	for (; *s; s++) {
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return -1;
-	}
-	*out = v;
-	return 0;
+	s += *s == '-';
+	return *s && !s[strspn(s, DIGITS)];
 }
 
 static int parse_bool(const char *s, bool *out)
@@ -236,13 +283,9 @@ static int parse_bool(const char *s, bool *out)
 	static const char *const no[] = { "no", "false", "off", "0" };
 	size_t i;
 
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (!strcasecmp(s, yes[i])) {
-			*out = true;
-			return 0;
-		}
-		if (!strcasecmp(s, no[i])) {
-			*out = false;
+	for (i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
+			*out = !strcasecmp(s, yes[i]);
 			return 0;
 		}
 	}
@@ -253,7 +296,7 @@ static int parse_bool(const char *s, bool *out)
 static int parse_size(const char *s, uint32_t *out)
 {
 	char digits[16];
-	size_t n = strspn(s, "0123456789");
+	size_t n = strspn(s, DIGITS);
 	unsigned long v, shift = 0;
 
 	if (!n || n >= sizeof(digits))
@@ -268,60 +311,51 @@ static int parse_size(const char *s, uint32_t *out)
 		return -1;
 	memcpy(digits, s, n);
 	digits[n] = '\0';
-	if (parse_uint(digits, CONFIG_RING_MAX >> shift, &v))
+	if (parse_decimal(digits, 0, CONFIG_RING_MAX >> shift, &v))
 		return -1;
 	*out = (uint32_t)(v << shift);
 	return 0;
 }
 
-static bool is_power_of_two(uint32_t v)
-{
-	return v && !(v & (v - 1));
-}
-
+/*
+ * Not all digits, which is a domid; nor starting with '-', which reads as a
+ * negative domid here and as an option where a hook passes the name on.
+ */
 bool config_valid_domain_name(const char *s)
 {
 	size_t len = strlen(s);
 
-	if (!len || len > CONFIG_NAME_MAX || all_digits(s))
-		return false;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+	return len && len <= CONFIG_NAME_MAX && s[0] != '-' && strspn(s, DIGITS) < len &&
+	       strspn(s, ALNUM "._-") == len;
 }
 
 /* A link name is a XenStore path component in the default path: no '.'. */
-static bool valid_link_name(const char *s, size_t len)
+static bool valid_link_name(const char *s)
 {
-	size_t i;
+	size_t len = strlen(s);
 
-	if (!len || len > CONFIG_NAME_MAX)
-		return false;
-	for (i = 0; i < len; i++)
-		if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '-')
-			return false;
-	return true;
+	return len && len <= CONFIG_NAME_MAX && strspn(s, ALNUM "_-") == len;
 }
-
-#define LINK_NAME_EXPECTED "expected 1 to 64 letters, digits, '-' and '_'"
 
 /* --- one function per key ------------------------------------------------------ */
 
-static int parse_peer(struct link_config *cfg, const char *value,
+static int parse_peer(struct link_config *cfg, enum config_key key, const char *value,
 		      const struct config_origin *where, struct config_error *err)
 {
 	unsigned long domid;
 
-	if (all_digits(value)) {
-		if (parse_uint(value, CONFIG_DOMID_MAX, &domid))
-			return key_fail(err, where, CONFIG_KEY_PEER, value,
-					"expected a domain id from 0 to %u, or a domain name",
-					CONFIG_DOMID_MAX);
+	if (!parse_decimal(value, 0, CONFIG_DOMID_MAX, &domid)) {
 		cfg->peer_is_name = false;
 		cfg->peer_domid = (unsigned int)domid;
 		snprintf(cfg->peer, sizeof(cfg->peer), "%u", cfg->peer_domid);
 		return 0;
 	}
+	if (looks_numeric(value))
+		return key_fail(err, where, key, value,
+				"expected a domain id from 0 to %u, or a domain name",
+				CONFIG_DOMID_MAX);
 	if (!config_valid_domain_name(value))
-		return key_fail(err, where, CONFIG_KEY_PEER, value,
+		return key_fail(err, where, key, value,
 				"expected a domain id from 0 to %u, or a domain name of 1 to %u "
 				"letters, digits, '.', '_' and '-'",
 				CONFIG_DOMID_MAX, CONFIG_NAME_MAX);
@@ -331,36 +365,33 @@ static int parse_peer(struct link_config *cfg, const char *value,
 	return 0;
 }
 
-static int parse_role(struct link_config *cfg, const char *value,
-		      const struct config_origin *where, struct config_error *err)
-{
-	if (!strcasecmp(value, "server"))
-		cfg->role = CONFIG_ROLE_SERVER;
-	else if (!strcasecmp(value, "client"))
-		cfg->role = CONFIG_ROLE_CLIENT;
-	else
-		return key_fail(err, where, CONFIG_KEY_ROLE, value,
-				"expected 'server' or 'client'");
-	return 0;
-}
+static const char *const role_names[] = { "unset", "server", "client" };
+static const char *const mode_names[] = { "tun", "tap" };
 
-static int parse_mode(struct link_config *cfg, const char *value,
+/* Role and Mode: one of the two names of the enum's values (Role's "unset" is none). */
+static int parse_enum(struct link_config *cfg, enum config_key key, const char *value,
 		      const struct config_origin *where, struct config_error *err)
 {
-	if (!strcasecmp(value, "tun"))
-		cfg->mode = CONFIG_MODE_TUN;
-	else if (!strcasecmp(value, "tap"))
-		cfg->mode = CONFIG_MODE_TAP;
-	else
-		return key_fail(err, where, CONFIG_KEY_MODE, value, "expected 'tun' or 'tap'");
-	return 0;
+	const char *const *names = key == CONFIG_KEY_ROLE ? role_names + 1 : mode_names;
+
+	for (int i = 0; i < 2; i++) {
+		if (strcasecmp(value, names[i]))
+			continue;
+		if (key == CONFIG_KEY_ROLE)
+			cfg->role = (enum config_role)(i + 1);
+		else
+			cfg->mode = (enum config_mode)i;
+		return 0;
+	}
+	return key_fail(err, where, key, value, "expected '%s' or '%s'", names[0], names[1]);
 }
 
 /*
- * The kernel's dev_valid_name(), plus: '%' (TUNSETIFF would take the name
- * as a template and pick a number) and anything outside printable ASCII.
+ * Interface and Bridge: the kernel's dev_valid_name(), plus '%' (TUNSETIFF
+ * would take the name as a template and pick a number) and anything outside
+ * printable ASCII.
  */
-static int check_ifname(const char *value, enum config_key key,
+static int parse_ifname(struct link_config *cfg, enum config_key key, const char *value,
 			const struct config_origin *where, struct config_error *err)
 {
 	const char *p;
@@ -380,26 +411,18 @@ static int check_ifname(const char *value, enum config_key key,
 					"an interface name may not contain whitespace, control "
 					"characters, '/', ':' or '%%'");
 	}
+	memcpy(member(cfg, &keys[key].fields[0]), value, strlen(value) + 1);
 	return 0;
 }
 
-static int parse_interface(struct link_config *cfg, const char *value,
-			   const struct config_origin *where, struct config_error *err)
-{
-	if (check_ifname(value, CONFIG_KEY_INTERFACE, where, err))
-		return -1;
-	snprintf(cfg->ifname, sizeof(cfg->ifname), "%s", value);
-	return 0;
-}
-
-static int parse_mtu(struct link_config *cfg, const char *value,
+static int parse_mtu(struct link_config *cfg, enum config_key key, const char *value,
 		     const struct config_origin *where, struct config_error *err)
 {
 	unsigned long mtu;
 
-	if (parse_uint(value, CONFIG_MTU_MAX, &mtu) || mtu < CONFIG_MTU_MIN)
-		return key_fail(err, where, CONFIG_KEY_MTU, value,
-				"expected a number from %u to %u", CONFIG_MTU_MIN, CONFIG_MTU_MAX);
+	if (parse_decimal(value, CONFIG_MTU_MIN, CONFIG_MTU_MAX, &mtu))
+		return key_fail(err, where, key, value, "expected a number from %u to %u",
+				CONFIG_MTU_MIN, CONFIG_MTU_MAX);
 	cfg->mtu = (unsigned int)mtu;
 	return 0;
 }
@@ -412,26 +435,24 @@ static int parse_one_addr(const char *text, enum config_key key,
 	char buf[INET6_ADDRSTRLEN];
 	const char *slash = strchr(text, '/');
 	size_t len = slash ? (size_t)(slash - text) : strlen(text);
-	unsigned int max;
 	unsigned long prefix;
 
 	memset(a, 0, sizeof(*a));
 	a->line = where->line;
 	snprintf(a->text, sizeof(a->text), "%s", text);
 	a->family = memchr(text, ':', len) ? AF_INET6 : AF_INET;
-	max = a->family == AF_INET6 ? 128 : 32;
+	a->prefix = a->family == AF_INET6 ? 128 : 32;
 	if (len >= sizeof(buf))
 		goto bad_addr;
 	memcpy(buf, text, len);
 	buf[len] = '\0';
 	if (inet_pton(a->family, buf, &a->addr) != 1)
 		goto bad_addr;
-	a->prefix = max;
 	if (!slash)
 		return 0;
-	if (parse_uint(slash + 1, max, &prefix))
+	if (parse_decimal(slash + 1, 0, a->prefix, &prefix))
 		return key_fail(err, where, key, text, "expected a prefix length from 0 to %u",
-				max);
+				a->prefix);
 	a->prefix = (unsigned int)prefix;
 	a->prefix_set = true;
 	return 0;
@@ -446,202 +467,6 @@ static bool same_addr(const struct config_addr *a, const struct config_addr *b)
 	size_t len = a->family == AF_INET6 ? sizeof(a->addr.v6) : sizeof(a->addr.v4);
 
 	return a->family == b->family && !memcmp(&a->addr, &b->addr, len);
-}
-
-/* A comma-separated list, appended to list[*n] (at most max); the key may repeat. */
-static int parse_addr_list(const char *value, enum config_key key,
-			   const struct config_origin *where, struct config_addr *list, size_t *n,
-			   size_t max, struct config_error *err)
-{
-	bool nets = key == CONFIG_KEY_ROUTES || key == CONFIG_KEY_ALLOWED_SOURCES;
-	const char *what = nets ? "networks" : "addresses";
-	const char *one = nets ? "network" : "address";
-	const char *p = value;
-
-	for (;;) {
-		char elem[CONFIG_LINE_MAX + 1];
-		size_t len = strcspn(p, ",");
-		size_t i;
-
-		/* Each element without the blanks around it. */
-		while (len && is_blank(*p)) {
-			p++;
-			len--;
-		}
-		if (len >= sizeof(elem))
-			len = sizeof(elem) - 1;
-		memcpy(elem, p, len);
-		while (len && is_blank(elem[len - 1]))
-			len--;
-		elem[len] = '\0';
-		/* An empty value is no address: parse_one_addr() says what one is. */
-		if (!len && *value)
-			return key_fail(err, where, key, value,
-					"expected a comma-separated list of %s, found an "
-					"empty element", what);
-		if (*n == max)
-			return key_fail(err, where, key, elem, "more than %zu %s", max, what);
-		if (parse_one_addr(elem, key, where, &list[*n], err))
-			return -1;
-		for (i = 0; i < *n; i++) {
-			/* a network is its prefix too: 10.0.0.0/8 and 10.0.0.0/16 differ */
-			if (!same_addr(&list[i], &list[*n]) ||
-			    (nets && list[i].prefix != list[*n].prefix))
-				continue;
-			if (where->file)
-				return key_fail(err, where, key, elem,
-						"%s already given on line %u", one, list[i].line);
-			return key_fail(err, where, key, elem, "%s given twice", one);
-		}
-		(*n)++;
-		p += strcspn(p, ",");
-		if (!*p)
-			return 0;
-		p++;
-	}
-}
-
-static int parse_address(struct link_config *cfg, const char *value,
-			 const struct config_origin *where, struct config_error *err)
-{
-	return parse_addr_list(value, CONFIG_KEY_ADDRESS, where, cfg->addrs, &cfg->n_addrs,
-			       CONFIG_MAX_ADDRS, err);
-}
-
-static int parse_peer_address(struct link_config *cfg, const char *value,
-			      const struct config_origin *where, struct config_error *err)
-{
-	return parse_addr_list(value, CONFIG_KEY_PEER_ADDRESS, where, cfg->peer_addrs,
-			       &cfg->n_peer_addrs, CONFIG_MAX_ADDRS, err);
-}
-
-static int parse_ring(const char *value, enum config_key key,
-		      const struct config_origin *where, uint32_t *out, struct config_error *err)
-{
-	uint32_t size;
-
-	if (parse_size(value, &size) || !is_power_of_two(size) || size < CONFIG_RING_MIN)
-		return key_fail(err, where, key, value,
-				"expected a power of two from 1K to 1M bytes, such as 64K");
-	*out = size;
-	return 0;
-}
-
-static int parse_read_ring(struct link_config *cfg, const char *value,
-			   const struct config_origin *where, struct config_error *err)
-{
-	return parse_ring(value, CONFIG_KEY_READ_RING, where, &cfg->read_ring, err);
-}
-
-static int parse_write_ring(struct link_config *cfg, const char *value,
-			    const struct config_origin *where, struct config_error *err)
-{
-	return parse_ring(value, CONFIG_KEY_WRITE_RING, where, &cfg->write_ring, err);
-}
-
-/* Length of a leading "/local/domain/<digits>/", which XenStore does not count. */
-static size_t xs_local_prefix_len(const char *path)
-{
-	static const char base[] = "/local/domain/";
-	size_t n;
-
-	if (strncmp(path, base, sizeof(base) - 1))
-		return 0;
-	n = strspn(path + sizeof(base) - 1, "0123456789");
-	if (!n || path[sizeof(base) - 1 + n] != '/')
-		return 0;
-	return sizeof(base) + n;
-}
-
-/*
- * As xenstored checks a path, leaving room for the keys the server writes
- * under it. Its length limit applies to what follows /local/domain/N/ (C
- * xenstored exempts dom0, but the server may be any domain).
- */
-static int parse_xs_path(struct link_config *cfg, const char *value,
-			 const struct config_origin *where, struct config_error *err)
-{
-	const size_t room = XS_REL_PATH_MAX - (sizeof(XS_LONGEST_KEY) - 1);
-	size_t len = strlen(value), local = xs_local_prefix_len(value);
-
-	if (value[0] != '/')
-		return key_fail(err, where, CONFIG_KEY_XENSTORE_PATH, value,
-				"expected an absolute XenStore path");
-	if (strspn(value, XS_PATH_CHARS) < len)
-		return key_fail(err, where, CONFIG_KEY_XENSTORE_PATH, value,
-				"a XenStore path may contain only letters, digits and '-', "
-				"'/', '_', '@'");
-	if (strstr(value, "//"))
-		return key_fail(err, where, CONFIG_KEY_XENSTORE_PATH, value,
-				"empty path component ('//')");
-	if (value[len - 1] == '/')
-		return key_fail(err, where, CONFIG_KEY_XENSTORE_PATH, value,
-				"expected a path that does not end in '/'");
-	if (len - local > room)
-		return key_fail(err, where, CONFIG_KEY_XENSTORE_PATH, value,
-				"%s %zu characters%s, so PATH%s would exceed XenStore's limit "
-				"of %u",
-				local ? "more than" : "longer than", room,
-				local ? " after /local/domain/N/" : "", XS_LONGEST_KEY,
-				XS_REL_PATH_MAX);
-	memcpy(cfg->xs_path, value, len + 1);
-	return 0;
-}
-
-static int parse_bool_key(bool *out, enum config_key key, const char *value,
-			  const struct config_origin *where, struct config_error *err)
-{
-	if (parse_bool(value, out))
-		return key_fail(err, where, key, value,
-				"expected yes or no (also true/false, on/off, 1/0)");
-	return 0;
-}
-
-static int parse_persistent(struct link_config *cfg, const char *value,
-			    const struct config_origin *where, struct config_error *err)
-{
-	return parse_bool_key(&cfg->persistent, CONFIG_KEY_PERSISTENT, value, where, err);
-}
-
-static int parse_watched(struct link_config *cfg, const char *value,
-			 const struct config_origin *where, struct config_error *err)
-{
-	return parse_bool_key(&cfg->watched, CONFIG_KEY_WATCHED, value, where, err);
-}
-
-/* Run without a shell, so any absolute path will do, but it ends up in log lines. */
-static int parse_hook(struct link_config *cfg, const char *value,
-		      const struct config_origin *where, struct config_error *err)
-{
-	size_t len = strlen(value);
-
-	if (!strcasecmp(value, "none")) {
-		cfg->no_hook = true;
-		cfg->hook[0] = '\0';
-		return 0;
-	}
-	if (value[0] != '/')
-		return key_fail(err, where, CONFIG_KEY_HOOK, value,
-				"expected the absolute path of a program, or 'none'");
-	if (len > CONFIG_HOOK_MAX)
-		return key_fail(err, where, CONFIG_KEY_HOOK, value, "longer than %u characters",
-				CONFIG_HOOK_MAX);
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
-			return key_fail(err, where, CONFIG_KEY_HOOK, value,
-					"a path may not contain control characters");
-	cfg->no_hook = false;
-	memcpy(cfg->hook, value, len + 1);
-	return 0;
-}
-
-static int parse_bridge(struct link_config *cfg, const char *value,
-			const struct config_origin *where, struct config_error *err)
-{
-	if (check_ifname(value, CONFIG_KEY_BRIDGE, where, err))
-		return -1;
-	snprintf(cfg->bridge, sizeof(cfg->bridge), "%s", value);
-	return 0;
 }
 
 /* The prefix's network: the address with every bit past the prefix cleared. */
@@ -665,74 +490,224 @@ static void network_of(const struct config_addr *a, struct config_addr *net)
  * Networks, as ip-route(8) takes them: with host bits set the kernel refuses
  * a route, and a filter would not mean what it says.
  */
-static int parse_networks(const char *value, enum config_key key,
-			  const struct config_origin *where, struct config_addr *list, size_t *n,
-			  size_t max, struct config_error *err)
+static int check_networks(const struct config_addr *list, size_t n, enum config_key key,
+			  const struct config_origin *where, struct config_error *err)
 {
-	size_t first = *n;
-
-	if (parse_addr_list(value, key, where, list, n, max, err))
-		return -1;
-	for (size_t i = first; i < *n; i++) {
-		const struct config_addr *r = &list[i];
+	for (size_t i = 0; i < n; i++) {
 		char text[INET6_ADDRSTRLEN];
 		struct config_addr net;
 
-		network_of(r, &net);
-		if (same_addr(r, &net))
+		network_of(&list[i], &net);
+		if (same_addr(&list[i], &net))
 			continue;
 		inet_ntop(net.family, &net.addr, text, sizeof(text));
-		return key_fail(err, where, key, r->text,
+		return key_fail(err, where, key, list[i].text,
 				"host bits set: expected a network, such as %s/%u", text,
-				r->prefix);
+				list[i].prefix);
 	}
 	return 0;
 }
 
-static int parse_routes(struct link_config *cfg, const char *value,
+/*
+ * Address, PeerAddress, Routes, AllowedSources: a comma-separated list,
+ * appended to the key's; the key may repeat.
+ */
+static int parse_list(struct link_config *cfg, enum config_key key, const char *value,
+		      const struct config_origin *where, struct config_error *err)
+{
+	const struct field *f = &keys[key].fields[0];
+	bool nets = f->kind == FIELD_NETS;
+	const char *what = nets ? "networks" : "addresses";
+	struct config_addr *list = member(cfg, f);
+	size_t *n = (size_t *)((char *)cfg + f->count), first = *n;
+	const char *p = value;
+
+	for (;;) {
+		char elem[CONFIG_LINE_MAX + 1];
+		size_t len = strcspn(p, ",");
+		size_t i;
+
+		/* Each element without the blanks around it. */
+		while (len && is_blank(*p)) {
+			p++;
+			len--;
+		}
+		len = min_size(len, sizeof(elem) - 1);
+		memcpy(elem, p, len);
+		while (len && is_blank(elem[len - 1]))
+			len--;
+		elem[len] = '\0';
+		/* An empty value is no address: parse_one_addr() says what one is. */
+		if (!len && *value)
+			return key_fail(err, where, key, value,
+					"expected a comma-separated list of %s, found an "
+					"empty element", what);
+		if (*n == f->size)
+			return key_fail(err, where, key, elem, "more than %zu %s", f->size, what);
+		if (parse_one_addr(elem, key, where, &list[*n], err))
+			return -1;
+		for (i = 0; i < *n; i++) {
+			/* a network is its prefix too: 10.0.0.0/8 and 10.0.0.0/16 differ */
+			if (!same_addr(&list[i], &list[*n]) ||
+			    (nets && list[i].prefix != list[*n].prefix))
+				continue;
+			if (where->file)
+				return key_fail(err, where, key, elem, "%s already given on line %u",
+						nets ? "network" : "address", list[i].line);
+			return key_fail(err, where, key, elem, "%s given twice",
+					nets ? "network" : "address");
+		}
+		(*n)++;
+		p += strcspn(p, ",");
+		if (!*p)
+			break;
+		p++;
+	}
+	return nets ? check_networks(list + first, *n - first, key, where, err) : 0;
+}
+
+static int parse_ring(struct link_config *cfg, enum config_key key, const char *value,
+		      const struct config_origin *where, struct config_error *err)
+{
+	uint32_t size;
+
+	if (parse_size(value, &size) || size < CONFIG_RING_MIN || (size & (size - 1)))
+		return key_fail(err, where, key, value,
+				"expected a power of two from 1K to 1M bytes, such as 64K");
+	memcpy(member(cfg, &keys[key].fields[0]), &size, sizeof(size));
+	return 0;
+}
+
+/* Length of a leading "/local/domain/<digits>/", which XenStore does not count. */
+static size_t xs_local_prefix_len(const char *path)
+{
+	static const char base[] = "/local/domain/";
+	size_t n;
+
+	if (strncmp(path, base, sizeof(base) - 1))
+		return 0;
+	n = strspn(path + sizeof(base) - 1, DIGITS);
+	if (!n || path[sizeof(base) - 1 + n] != '/')
+		return 0;
+	return sizeof(base) + n;
+}
+
+/*
+ * As xenstored checks a path, leaving room for the keys the server writes
+ * under it. Its length limit applies to what follows /local/domain/N/ (C
+ * xenstored exempts dom0, but the server may be any domain).
+ */
+static int parse_xs_path(struct link_config *cfg, enum config_key key, const char *value,
+			 const struct config_origin *where, struct config_error *err)
+{
+	const size_t room = XS_REL_PATH_MAX - (sizeof(XS_LONGEST_KEY) - 1);
+	size_t len = strlen(value), local = xs_local_prefix_len(value);
+
+	if (value[0] != '/')
+		return key_fail(err, where, key, value, "expected an absolute XenStore path");
+	if (strspn(value, XS_PATH_CHARS) < len)
+		return key_fail(err, where, key, value,
+				"a XenStore path may contain only letters, digits and '-', "
+				"'/', '_', '@'");
+	if (strstr(value, "//"))
+		return key_fail(err, where, key, value, "empty path component ('//')");
+	if (value[len - 1] == '/')
+		return key_fail(err, where, key, value,
+				"expected a path that does not end in '/'");
+	if (len - local > room)
+		return key_fail(err, where, key, value,
+				"%s %zu characters%s, so PATH%s would exceed XenStore's limit "
+				"of %u",
+				local ? "more than" : "longer than", room,
+				local ? " after /local/domain/N/" : "", XS_LONGEST_KEY,
+				XS_REL_PATH_MAX);
+	memcpy(cfg->xs_path, value, len + 1);
+	return 0;
+}
+
+static int parse_yes_no(struct link_config *cfg, enum config_key key, const char *value,
 			const struct config_origin *where, struct config_error *err)
 {
-	return parse_networks(value, CONFIG_KEY_ROUTES, where, cfg->routes, &cfg->n_routes,
-			      CONFIG_MAX_ROUTES, err);
+	if (parse_bool(value, member(cfg, &keys[key].fields[0])))
+		return key_fail(err, where, key, value,
+				"expected yes or no (also true/false, on/off, 1/0)");
+	return 0;
 }
 
-static int parse_allowed_sources(struct link_config *cfg, const char *value,
-				 const struct config_origin *where, struct config_error *err)
+/* Run without a shell, so any absolute path will do, but it ends up in log lines. */
+static int parse_hook(struct link_config *cfg, enum config_key key, const char *value,
+		      const struct config_origin *where, struct config_error *err)
 {
-	return parse_networks(value, CONFIG_KEY_ALLOWED_SOURCES, where, cfg->sources,
-			      &cfg->n_sources, CONFIG_MAX_SOURCES, err);
+	size_t len = strlen(value);
+
+	if (!strcasecmp(value, "none")) {
+		cfg->no_hook = true;
+		cfg->hook[0] = '\0';
+		return 0;
+	}
+	if (value[0] != '/')
+		return key_fail(err, where, key, value,
+				"expected the absolute path of a program, or 'none'");
+	if (len > CONFIG_HOOK_MAX)
+		return key_fail(err, where, key, value, "longer than %u characters",
+				CONFIG_HOOK_MAX);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+			return key_fail(err, where, key, value,
+					"a path may not contain control characters");
+	cfg->no_hook = false;
+	memcpy(cfg->hook, value, len + 1);
+	return 0;
 }
 
+/*
+ * In the order of enum config_key. A key's fields are all it sets; those of
+ * KEY_WATCHER keys count for config_watch_equal() alone, the others for
+ * config_equal() too (Routes and AllowedSources feed the daemon's source
+ * filter).
+ */
 static const struct key_info keys[CONFIG_N_KEYS] = {
-	[CONFIG_KEY_PEER]		= { "Peer", "peer", false, parse_peer },
-	[CONFIG_KEY_ROLE]		= { "Role", "role", false, parse_role },
-	[CONFIG_KEY_MODE]		= { "Mode", "mode", false, parse_mode },
-	[CONFIG_KEY_INTERFACE]		= { "Interface", "interface", false, parse_interface },
-	[CONFIG_KEY_MTU]		= { "MTU", "mtu", false, parse_mtu },
-	[CONFIG_KEY_ADDRESS]		= { "Address", "address", true, parse_address },
-	[CONFIG_KEY_PEER_ADDRESS]	= { "PeerAddress", "peer-address", true, parse_peer_address },
-	[CONFIG_KEY_READ_RING]		= { "ReadRing", "read-ring", false, parse_read_ring },
-	[CONFIG_KEY_WRITE_RING]		= { "WriteRing", "write-ring", false, parse_write_ring },
-	[CONFIG_KEY_XENSTORE_PATH]	= { "XenStorePath", "xenstore-path", false, parse_xs_path },
-	[CONFIG_KEY_PERSISTENT]		= { "Persistent", "persistent", false, parse_persistent },
-	[CONFIG_KEY_WATCHED]		= { "Watched", "watched", false, parse_watched },
-	[CONFIG_KEY_HOOK]		= { "Hook", "hook", false, parse_hook },
-	[CONFIG_KEY_BRIDGE]		= { "Bridge", "bridge", false, parse_bridge },
-	[CONFIG_KEY_ROUTES]		= { "Routes", "routes", true, parse_routes },
-	[CONFIG_KEY_ALLOWED_SOURCES]	= { "AllowedSources", "allowed-sources", true,
-					    parse_allowed_sources },
+	[CONFIG_KEY_PEER] = { "Peer", "peer", 0, parse_peer,
+		{ STRING(peer), SCALAR(peer_is_name, bool), SCALAR(peer_domid, unsigned int) } },
+	[CONFIG_KEY_ROLE] = { "Role", "role", 0, parse_enum,
+		{ SCALAR(role, enum config_role) } },
+	[CONFIG_KEY_MODE] = { "Mode", "mode", 0, parse_enum,
+		{ SCALAR(mode, enum config_mode) } },
+	[CONFIG_KEY_INTERFACE] = { "Interface", "interface", 0, parse_ifname,
+		{ STRING(ifname) } },
+	[CONFIG_KEY_MTU] = { "MTU", "mtu", 0, parse_mtu,
+		{ SCALAR(mtu, unsigned int) } },
+	[CONFIG_KEY_ADDRESS] = { "Address", "address", KEY_REPEATS, parse_list,
+		{ LIST(FIELD_ADDRS, addrs, n_addrs) } },
+	[CONFIG_KEY_PEER_ADDRESS] = { "PeerAddress", "peer-address", KEY_REPEATS,
+		parse_list, { LIST(FIELD_ADDRS, peer_addrs, n_peer_addrs) } },
+	[CONFIG_KEY_READ_RING] = { "ReadRing", "read-ring", 0, parse_ring,
+		{ SCALAR(read_ring, uint32_t) } },
+	[CONFIG_KEY_WRITE_RING] = { "WriteRing", "write-ring", 0, parse_ring,
+		{ SCALAR(write_ring, uint32_t) } },
+	[CONFIG_KEY_XENSTORE_PATH] = { "XenStorePath", "xenstore-path", 0, parse_xs_path,
+		{ STRING(xs_path) } },
+	[CONFIG_KEY_PERSISTENT] = { "Persistent", "persistent", KEY_YES_NO, parse_yes_no,
+		{ SCALAR(persistent, bool) } },
+	[CONFIG_KEY_WATCHED] = { "Watched", "watched", KEY_YES_NO, parse_yes_no,
+		{ SCALAR(watched, bool) } },
+	[CONFIG_KEY_HOOK] = { "Hook", "hook", KEY_WATCHER, parse_hook,
+		{ STRING(hook), SCALAR(no_hook, bool) } },
+	[CONFIG_KEY_BRIDGE] = { "Bridge", "bridge", KEY_WATCHER, parse_ifname,
+		{ STRING(bridge) } },
+	[CONFIG_KEY_ROUTES] = { "Routes", "routes", KEY_REPEATS, parse_list,
+		{ LIST(FIELD_NETS, routes, n_routes) } },
+	[CONFIG_KEY_ALLOWED_SOURCES] = { "AllowedSources", "allowed-sources",
+		KEY_REPEATS, parse_list, { LIST(FIELD_NETS, sources, n_sources) } },
 };
 
 /* --- keys and options ---------------------------------------------------------- */
-
-/* keys_set bit for --name, which has no key: the file name is the link name. */
-#define NAME_SET	(1u << CONFIG_N_KEYS)
 
 int config_parse_domid(const char *s, unsigned int *domid)
 {
 	unsigned long v;
 
-	if (parse_uint(s, CONFIG_DOMID_MAX, &v))
+	if (parse_decimal(s, 0, CONFIG_DOMID_MAX, &v))
 		return -1;
 	*domid = (unsigned int)v;
 	return 0;
@@ -745,19 +720,12 @@ const char *config_key_name(enum config_key key)
 
 const char *config_role_name(enum config_role role)
 {
-	switch (role) {
-	case CONFIG_ROLE_SERVER:
-		return "server";
-	case CONFIG_ROLE_CLIENT:
-		return "client";
-	default:
-		return "unset";
-	}
+	return (unsigned int)role < ARRAY_SIZE(role_names) ? role_names[role] : "unset";
 }
 
 const char *config_mode_name(enum config_mode mode)
 {
-	return mode == CONFIG_MODE_TAP ? "tap" : "tun";
+	return mode_names[mode == CONFIG_MODE_TAP];
 }
 
 void config_init(struct link_config *cfg)
@@ -771,46 +739,32 @@ void config_init(struct link_config *cfg)
 	cfg->write_ring = CONFIG_RING_DEFAULT;
 }
 
-static const struct config_origin cmdline = { NULL, 0 };
-
 int config_set_key(struct link_config *cfg, const char *key, const char *value,
 		   const struct config_origin *where, struct config_error *err)
 {
+	static const struct config_origin cmdline = { NULL, 0 };
+	char q[TEXT_MAX];
 	unsigned int k;
 
 	if (!where)
 		where = &cmdline;
-
 	for (k = 0; k < CONFIG_N_KEYS; k++)
 		if (!strcasecmp(key, keys[k].name))
 			break;
-	if (k == CONFIG_N_KEYS) {
-		struct msg m = msg_start(err);
-
-		msg_where(&m, where);
-		msg_add(&m, "unknown key ");
-		msg_quote(&m, key);
-		msg_add(&m, " in [Link]");
-		return -1;
-	}
-	if (!keys[k].repeatable && (cfg->keys_set & 1u << k)) {
+	if (k == CONFIG_N_KEYS)
+		return where_fail(err, where, "unknown key %s in [Link]", quoted(key, q));
+	if (!(keys[k].flags & KEY_REPEATS) && (cfg->keys_set & 1u << k)) {
 		if (where->file)
 			return where_fail(err, where, "duplicate key '%s' in [Link] (first on line %u)",
 					  keys[k].name, cfg->key_line[k]);
 		return where_fail(err, where, "--%s given twice", keys[k].option);
 	}
-	if (keys[k].parse(cfg, value, where, err))
+	if (keys[k].parse(cfg, (enum config_key)k, value, where, err))
 		return -1;
 	if (!(cfg->keys_set & 1u << k))
 		cfg->key_line[k] = where->line;
 	cfg->keys_set |= 1u << k;
 	return 0;
-}
-
-/* On the command line, a yes/no key without a value means yes: --persistent. */
-static bool is_yes_no(unsigned int key)
-{
-	return key == CONFIG_KEY_PERSISTENT || key == CONFIG_KEY_WATCHED;
 }
 
 void config_long_options(struct option opts[CONFIG_N_OPTIONS])
@@ -819,7 +773,7 @@ void config_long_options(struct option opts[CONFIG_N_OPTIONS])
 
 	for (k = 0; k < CONFIG_N_KEYS; k++) {
 		opts[k].name = keys[k].option;
-		opts[k].has_arg = is_yes_no(k) ? optional_argument : required_argument;
+		opts[k].has_arg = keys[k].flags & KEY_YES_NO ? optional_argument : required_argument;
 		opts[k].flag = NULL;
 		opts[k].val = CONFIG_OPTION_VAL;
 	}
@@ -831,20 +785,12 @@ void config_long_options(struct option opts[CONFIG_N_OPTIONS])
 
 static int set_name_option(struct link_config *cfg, const char *value, struct config_error *err)
 {
-	struct msg m;
+	char q[TEXT_MAX];
 
-	if (cfg->keys_set & NAME_SET) {
-		m = msg_start(err);
-		msg_add(&m, "--name given twice");
-		return -1;
-	}
-	if (!valid_link_name(value, strlen(value))) {
-		m = msg_start(err);
-		msg_add(&m, "--name ");
-		msg_quote(&m, value);
-		msg_add(&m, ": " LINK_NAME_EXPECTED);
-		return -1;
-	}
+	if (cfg->keys_set & NAME_SET)
+		return where_fail(err, NULL, "--name given twice");
+	if (!valid_link_name(value))
+		return where_fail(err, NULL, "--name %s: " LINK_NAME_EXPECTED, quoted(value, q));
 	snprintf(cfg->name, sizeof(cfg->name), "%s", value);
 	cfg->keys_set |= NAME_SET;
 	return 0;
@@ -853,8 +799,8 @@ static int set_name_option(struct link_config *cfg, const char *value, struct co
 int config_set_option(struct link_config *cfg, const char *name, const char *value,
 		      struct config_error *err)
 {
+	char opt[CONFIG_NAME_MAX], q[TEXT_MAX];
 	unsigned int k;
-	struct msg m;
 
 	if (!strncmp(name, "--", 2))
 		name += 2;
@@ -864,44 +810,17 @@ int config_set_option(struct link_config *cfg, const char *name, const char *val
 		if (!strcmp(name, keys[k].option))
 			break;
 	if (k == CONFIG_N_KEYS) {
-		char opt[CONFIG_NAME_MAX];
-
 		snprintf(opt, sizeof(opt), "--%s", name);
-		m = msg_start(err);
-		msg_add(&m, "unknown option ");
-		msg_quote(&m, opt);
-		return -1;
+		return where_fail(err, NULL, "unknown option %s", quoted(opt, q));
 	}
-	if (!value && is_yes_no(k))
+	if (!value && (keys[k].flags & KEY_YES_NO))
 		value = "yes";
-	if (!value) {
-		m = msg_start(err);
-		msg_add(&m, "--%s needs a value", keys[k].option);
-		return -1;
-	}
+	if (!value)
+		return where_fail(err, NULL, "--%s needs a value", keys[k].option);
 	return config_set_key(cfg, keys[k].name, value, NULL, err);
 }
 
 /* --- cross-key checks ----------------------------------------------------------- */
-
-/* Where cfg got a key: its line in the file, or the command line. */
-static struct config_origin key_origin(const struct link_config *cfg, unsigned int line)
-{
-	struct config_origin o = { cfg->source[0] ? cfg->source : NULL, line };
-
-	return o;
-}
-
-/* "Key = 'value' on line N" or "--key 'value'": the other key of a conflict. */
-static void msg_other_key(struct msg *m, const struct link_config *cfg, enum config_key key,
-			  const char *value, unsigned int line)
-{
-	struct config_origin o = key_origin(cfg, line);
-
-	msg_key_value(m, &o, key, value);
-	if (o.file)
-		msg_add(m, " on line %u", line);
-}
 
 static int missing_key(const struct link_config *cfg, enum config_key key, const char *expected,
 		       struct config_error *err)
@@ -909,8 +828,8 @@ static int missing_key(const struct link_config *cfg, enum config_key key, const
 	struct config_origin o = key_origin(cfg, 0);
 	char label[32];
 
-	return where_fail(err, &o, "missing %s: expected %s",
-			  key_label(&o, key, label, sizeof(label)), expected);
+	return where_fail(err, &o, "missing %s: expected %s", key_label(&o, key, label),
+			  expected);
 }
 
 static int finish_interface(struct link_config *cfg, struct config_error *err)
@@ -925,173 +844,119 @@ static int finish_interface(struct link_config *cfg, struct config_error *err)
 		return key_fail(err, &o, CONFIG_KEY_PEER, cfg->peer,
 				"the default interface name '%s' is longer than %u characters: "
 				"set %s",
-				name, CONFIG_IFNAME_MAX,
-				key_label(&o, CONFIG_KEY_INTERFACE, label, sizeof(label)));
+				name, CONFIG_IFNAME_MAX, key_label(&o, CONFIG_KEY_INTERFACE, label));
 	snprintf(cfg->ifname, sizeof(cfg->ifname), "%s", name);
 	return 0;
 }
 
-static int finish_peer_addrs(struct link_config *cfg, struct config_error *err)
+static int finish_peer_addrs(const struct link_config *cfg, struct config_error *err)
 {
+	char other[TEXT_MAX];
 	size_t i, j;
 
 	for (i = 0; i < cfg->n_peer_addrs; i++) {
 		const struct config_addr *pa = &cfg->peer_addrs[i];
+		const char *family = pa->family == AF_INET6 ? "IPv6" : "IPv4";
 		struct config_origin o = key_origin(cfg, pa->line);
 		size_t nth = 0, n_family = 0;
-		struct msg m;
 
-		if (cfg->mode == CONFIG_MODE_TAP) {
-			m = msg_start(err);
-			msg_where(&m, &o);
-			msg_key_value(&m, &o, CONFIG_KEY_PEER_ADDRESS, pa->text);
-			msg_add(&m, ": not allowed with ");
-			msg_other_key(&m, cfg, CONFIG_KEY_MODE, "tap",
-				      cfg->key_line[CONFIG_KEY_MODE]);
-			msg_add(&m, ": a TAP link has no point-to-point peer");
-			return -1;
-		}
+		if (cfg->mode == CONFIG_MODE_TAP)
+			return key_fail(err, &o, CONFIG_KEY_PEER_ADDRESS, pa->text,
+					"not allowed with %s: a TAP link has no point-to-point peer",
+					other_key(cfg, CONFIG_KEY_MODE, "tap",
+						  cfg->key_line[CONFIG_KEY_MODE], other));
 		for (j = 0; j < i; j++)
-			if (cfg->peer_addrs[j].family == pa->family)
-				nth++;
+			nth += cfg->peer_addrs[j].family == pa->family;
 		for (j = 0; j < cfg->n_addrs; j++) {
-			if (cfg->addrs[j].family != pa->family)
-				continue;
-			if (same_addr(&cfg->addrs[j], pa)) {
-				m = msg_start(err);
-				msg_where(&m, &o);
-				msg_key_value(&m, &o, CONFIG_KEY_PEER_ADDRESS, pa->text);
-				msg_add(&m, ": the same address as ");
-				msg_other_key(&m, cfg, CONFIG_KEY_ADDRESS, cfg->addrs[j].text,
-					      cfg->addrs[j].line);
-				return -1;
-			}
-			n_family++;
+			const struct config_addr *a = &cfg->addrs[j];
+
+			if (same_addr(a, pa))
+				return key_fail(err, &o, CONFIG_KEY_PEER_ADDRESS, pa->text,
+						"the same address as %s",
+						other_key(cfg, CONFIG_KEY_ADDRESS, a->text, a->line,
+							  other));
+			n_family += a->family == pa->family;
 		}
 		if (nth >= n_family)
 			return key_fail(err, &o, CONFIG_KEY_PEER_ADDRESS, pa->text,
 					"%s peer address %zu has no %s Address %zu to belong to",
-					pa->family == AF_INET6 ? "IPv6" : "IPv4", nth + 1,
-					pa->family == AF_INET6 ? "IPv6" : "IPv4", nth + 1);
+					family, nth + 1, family, nth + 1);
 	}
 	return 0;
 }
 
-static const struct config_addr *first_ipv6(const struct link_config *cfg, enum config_key *key)
-{
-	size_t i;
-
-	*key = CONFIG_KEY_ADDRESS;
-	for (i = 0; i < cfg->n_addrs; i++)
-		if (cfg->addrs[i].family == AF_INET6)
-			return &cfg->addrs[i];
-	*key = CONFIG_KEY_PEER_ADDRESS;
-	for (i = 0; i < cfg->n_peer_addrs; i++)
-		if (cfg->peer_addrs[i].family == AF_INET6)
-			return &cfg->peer_addrs[i];
-	*key = CONFIG_KEY_ROUTES;
-	for (i = 0; i < cfg->n_routes; i++)
-		if (cfg->routes[i].family == AF_INET6)
-			return &cfg->routes[i];
-	return NULL;
-}
-
 static int finish_mtu(const struct link_config *cfg, struct config_error *err)
 {
+	const struct {
+		enum config_key key;
+		const struct config_addr *list;
+		size_t n;
+	} lists[] = {
+		{ CONFIG_KEY_ADDRESS, cfg->addrs, cfg->n_addrs },
+		{ CONFIG_KEY_PEER_ADDRESS, cfg->peer_addrs, cfg->n_peer_addrs },
+		{ CONFIG_KEY_ROUTES, cfg->routes, cfg->n_routes },
+	};
 	struct config_origin o = key_origin(cfg, cfg->key_line[CONFIG_KEY_MTU]);
-	const struct config_addr *v6;
-	enum config_key key;
-	char mtu[16];
-	struct msg m;
+	char mtu[16], other[TEXT_MAX];
 
 	if (cfg->mtu >= CONFIG_MTU_IPV6_MIN)
 		return 0;
-	v6 = first_ipv6(cfg, &key);
-	if (!v6)
-		return 0;
 	snprintf(mtu, sizeof(mtu), "%u", cfg->mtu);
-	m = msg_start(err);
-	msg_where(&m, &o);
-	msg_key_value(&m, &o, CONFIG_KEY_MTU, mtu);
-	msg_add(&m, ": IPv6 needs at least %u, and there is ", CONFIG_MTU_IPV6_MIN);
-	msg_other_key(&m, cfg, key, v6->text, v6->line);
-	return -1;
-}
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		for (size_t j = 0; j < lists[i].n; j++) {
+			const struct config_addr *v6 = &lists[i].list[j];
 
-static unsigned int ring_pages(uint32_t size)
-{
-	return size < CTRL_PAGE_SIZE ? 0 : size / CTRL_PAGE_SIZE;
-}
-
-/* Offset of an in-page ring in the control page; CTRL_PAGE_SIZE for a ring of pages. */
-static unsigned int ring_offset(uint32_t size)
-{
-	return size < CTRL_PAGE_SIZE ? size : CTRL_PAGE_SIZE;
+			if (v6->family == AF_INET6)
+				return key_fail(err, &o, CONFIG_KEY_MTU, mtu,
+						"IPv6 needs at least %u, and there is %s",
+						CONFIG_MTU_IPV6_MIN,
+						other_key(cfg, lists[i].key, v6->text, v6->line,
+							  other));
+		}
+	}
+	return 0;
 }
 
 /*
- * libxenvchan's layout, which a compatible peer expects: rings under 4K
- * share the control page, at offset 1024 (1K) and 2048 (2K), so there can
- * be one of each size, and the grant list must end before them.
+ * The rings as the server lays them out, by the rules of vchan/ring.c (and
+ * libxenvchan): the left ring, which the client writes, is the server's read
+ * ring. Sizes are powers of two from 1K to 1M, so their orders are 10 to 20.
+ */
+static int ring_layout(const struct link_config *cfg, struct vchan_layout *lay, char *why,
+		       size_t len)
+{
+	bool server = cfg->role == CONFIG_ROLE_SERVER;
+	uint32_t left = server ? cfg->read_ring : cfg->write_ring;
+	uint32_t right = server ? cfg->write_ring : cfg->read_ring;
+
+	return vchan_layout_make(lay, (unsigned int)__builtin_ctz(left),
+				 (unsigned int)__builtin_ctz(right), why, len);
+}
+
+/*
+ * A layout of such orders fails in one of two ways: two rings under 4K of
+ * one size (in-page rings have one place for each), or a grant list that
+ * reaches an in-page ring, which only the 256 grants of a 1M ring do, and
+ * only to the 1K ring at offset 1024.
  */
 static int finish_rings(const struct link_config *cfg, struct config_error *err)
 {
 	struct config_origin o = key_origin(cfg, cfg->key_line[CONFIG_KEY_READ_RING]);
 	uint32_t r = cfg->read_ring, w = cfg->write_ring;
-	unsigned int end = GRANTS_OFFSET + 4 * (ring_pages(r) + ring_pages(w));
-	unsigned int limit = ring_offset(r) < ring_offset(w) ? ring_offset(r) : ring_offset(w);
-	char rs[16], ws[16];
-	struct msg m;
+	char rs[16], ws[16], kv[TEXT_MAX], other[TEXT_MAX], why[160];
+	struct vchan_layout lay;
 
-	if (r < CTRL_PAGE_SIZE && r == w) {
-		m = msg_start(err);
-		msg_where(&m, &o);
-		msg_key_value(&m, &o, CONFIG_KEY_READ_RING, size_text(r, rs, sizeof(rs)));
-		msg_add(&m, " and ");
-		msg_other_key(&m, cfg, CONFIG_KEY_WRITE_RING, size_text(w, ws, sizeof(ws)),
-			      cfg->key_line[CONFIG_KEY_WRITE_RING]);
-		msg_add(&m, ": rings under 4K share the control page, where there is room "
-			    "for one of 1K and one of 2K");
-		return -1;
-	}
-	if (end <= limit)
+	if (!ring_layout(cfg, &lay, why, sizeof(why)))
 		return 0;
-	m = msg_start(err);
-	msg_where(&m, &o);
-	msg_key_value(&m, &o, CONFIG_KEY_READ_RING, size_text(r, rs, sizeof(rs)));
-	msg_add(&m, " and ");
-	msg_other_key(&m, cfg, CONFIG_KEY_WRITE_RING, size_text(w, ws, sizeof(ws)),
-		      cfg->key_line[CONFIG_KEY_WRITE_RING]);
-	msg_add(&m, ": the grant list of the 1M ring overlaps the 1K ring in the control page; "
-		    "make the small one 2K or the large one at most 512K");
-	return -1;
-}
-
-/* --- configuration checks ------------------------------------------------------------- */
-
-static void __attribute__((format(printf, 2, 3)))
-config_err(struct config_error *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
-
-/* "MTU = '9000' on line 3", "--mtu '9000'", with "(the default)" when not written. */
-static void describe_key(const struct link_config *cfg, enum config_key key, const char *option,
-			 const char *value, char *buf, size_t len)
-{
-	bool set = cfg->keys_set & 1u << key;
-
-	if (cfg->source[0] && set)
-		snprintf(buf, len, "%s = '%s' on line %u", config_key_name(key), value,
-			 cfg->key_line[key]);
-	else if (cfg->source[0])
-		snprintf(buf, len, "%s = '%s' (the default)", config_key_name(key), value);
-	else
-		snprintf(buf, len, "--%s '%s'%s", option, value, set ? "" : " (the default)");
+	return where_fail(err, &o, "%s and %s: %s",
+			  key_value(&o, CONFIG_KEY_READ_RING, size_text(r, rs, sizeof(rs)), kv),
+			  other_key(cfg, CONFIG_KEY_WRITE_RING, size_text(w, ws, sizeof(ws)),
+				    cfg->key_line[CONFIG_KEY_WRITE_RING], other),
+			  r == w ? "rings under 4K share the control page, where there is room "
+				   "for one of 1K and one of 2K"
+				 : "the grant list of the 1M ring overlaps the 1K ring in the "
+				   "control page; make the small one 2K or the large one at most "
+				   "512K");
 }
 
 static int check_ring_fit(const struct link_config *cfg, enum config_key key, uint32_t ring,
@@ -1101,28 +966,27 @@ static int check_ring_fit(const struct link_config *cfg, enum config_key key, ui
 	uint32_t packet = frame_payload_max(mode, cfg->mtu, 0);
 	size_t frame = frame_total(packet), need = CONFIG_RING_MIN;
 	size_t overhead = mode == FRAME_MODE_TAP ? FRAME_ETH_OVERHEAD : 0;
-	char mtu_text[16], ring_text[24], need_text[24], mtu_key[96], ring_key[96];
-	const char *where = cfg->source[0] ? cfg->source : NULL;
-	const char *option = key == CONFIG_KEY_READ_RING ? "read-ring" : "write-ring";
+	struct config_origin o = key_origin(cfg, 0);
+	char mtu[16], size[16], need_text[16], mtu_key[TEXT_MAX], ring_key[TEXT_MAX];
 
 	if (frame <= ring)
 		return 0;
 	while (need < frame)
 		need *= 2;
-	snprintf(mtu_text, sizeof(mtu_text), "%u", cfg->mtu);
-	describe_key(cfg, CONFIG_KEY_MTU, "mtu", mtu_text, mtu_key, sizeof(mtu_key));
-	describe_key(cfg, key, option, size_text(ring, ring_text, sizeof(ring_text)), ring_key,
-		     sizeof(ring_key));
-	config_err(err,
-		 "%s%s%s does not fit %s: a frame of %zu bytes (a %" PRIu32 "-byte %s and the "
-		 "%u-byte header) needs a ring of at least %s, or an MTU of at most %zu",
-		 where ? where : "", where ? ": " : "", mtu_key, ring_key, frame, packet,
-		 mode == FRAME_MODE_TAP ? "Ethernet frame" : "packet", FRAME_HDR_LEN,
-		 size_text(need, need_text, sizeof(need_text)), frame_room(ring) - overhead);
-	return -1;
+	snprintf(mtu, sizeof(mtu), "%u", cfg->mtu);
+	return where_fail(err, &o,
+			  "%s does not fit %s: a frame of %zu bytes (a %" PRIu32 "-byte %s and "
+			  "the %u-byte header) needs a ring of at least %s, or an MTU of at most "
+			  "%zu",
+			  other_key(cfg, CONFIG_KEY_MTU, mtu, cfg->key_line[CONFIG_KEY_MTU], mtu_key),
+			  other_key(cfg, key, size_text(ring, size, sizeof(size)),
+				    cfg->key_line[key], ring_key),
+			  frame, packet, mode == FRAME_MODE_TAP ? "Ethernet frame" : "packet",
+			  FRAME_HDR_LEN, size_text(need, need_text, sizeof(need_text)),
+			  frame_room(ring) - overhead);
 }
 
-/* The server offers the rings: a frame of its MTU must fit them (the client takes what it gets). */
+/* The server offers the rings: a frame of its MTU must fit them. */
 static int finish_ring_fit(const struct link_config *cfg, struct config_error *err)
 {
 	/* the client takes the server's rings, whatever its own file says */
@@ -1138,19 +1002,13 @@ static int finish_bridge(const struct link_config *cfg, struct config_error *err
 {
 	struct config_origin o = key_origin(cfg, cfg->key_line[CONFIG_KEY_BRIDGE]);
 	char label[32];
-	struct msg m;
 
 	if (!cfg->bridge[0])
 		return 0;
-	if (cfg->mode != CONFIG_MODE_TAP) {
-		m = msg_start(err);
-		msg_where(&m, &o);
-		msg_key_value(&m, &o, CONFIG_KEY_BRIDGE, cfg->bridge);
-		msg_add(&m, ": a TUN device cannot join a bridge: set %s",
-			key_label(&o, CONFIG_KEY_MODE, label, sizeof(label)));
-		msg_add(&m, o.file ? " = tap" : " tap");
-		return -1;
-	}
+	if (cfg->mode != CONFIG_MODE_TAP)
+		return key_fail(err, &o, CONFIG_KEY_BRIDGE, cfg->bridge,
+				"a TUN device cannot join a bridge: set %s%s",
+				key_label(&o, CONFIG_KEY_MODE, label), o.file ? " = tap" : " tap");
 	if (strcmp(cfg->bridge, cfg->ifname))
 		return 0;
 	return key_fail(err, &o, CONFIG_KEY_BRIDGE, cfg->bridge,
@@ -1190,28 +1048,17 @@ static int parse_section(const char *s, const struct config_origin *where,
 			 unsigned int *section_line, struct config_error *err)
 {
 	const char *name = s + 1, *end = s + strlen(s) - 1;
-	struct msg m;
+	char q[TEXT_MAX];
 
-	if (*end != ']') {
-		m = msg_start(err);
-		msg_where(&m, where);
-		msg_add(&m, "malformed section header ");
-		msg_quote(&m, s);
-		msg_add(&m, ": expected [Link]");
-		return -1;
-	}
+	if (*end != ']')
+		return where_fail(err, where, "malformed section header %s: expected [Link]",
+				  quoted(s, q));
 	while (name < end && is_blank(*name))
 		name++;
 	while (end > name && is_blank(end[-1]))
 		end--;
-	if (end - name != 4 || strncasecmp(name, "Link", 4)) {
-		m = msg_start(err);
-		msg_where(&m, where);
-		msg_add(&m, "unknown section ");
-		msg_quote(&m, s);
-		msg_add(&m, ": expected [Link]");
-		return -1;
-	}
+	if (end - name != 4 || strncasecmp(name, "Link", 4))
+		return where_fail(err, where, "unknown section %s: expected [Link]", quoted(s, q));
 	if (*section_line)
 		return where_fail(err, where,
 				  "second [Link] section (first on line %u): one link per file",
@@ -1224,8 +1071,7 @@ static int parse_section(const char *s, const struct config_origin *where,
 static int parse_line(struct link_config *cfg, char *line, const struct config_origin *where,
 		      unsigned int *section_line, struct config_error *err)
 {
-	char *s, *eq, *key;
-	struct msg m;
+	char *s, *eq, *key, q[TEXT_MAX];
 
 	line[strcspn(line, "#;")] = '\0';
 	s = trim(line);
@@ -1234,23 +1080,14 @@ static int parse_line(struct link_config *cfg, char *line, const struct config_o
 	if (*s == '[')
 		return parse_section(s, where, section_line, err);
 	eq = strchr(s, '=');
-	if (!eq || eq == s) {
-		m = msg_start(err);
-		msg_where(&m, where);
-		msg_add(&m, "expected 'Key = Value', '[Link]' or a comment, found ");
-		msg_quote(&m, s);
-		return -1;
-	}
+	if (!eq || eq == s)
+		return where_fail(err, where,
+				  "expected 'Key = Value', '[Link]' or a comment, found %s",
+				  quoted(s, q));
 	*eq = '\0';
 	key = trim(s);
-	if (!*section_line) {
-		m = msg_start(err);
-		msg_where(&m, where);
-		msg_add(&m, "key ");
-		msg_quote(&m, key);
-		msg_add(&m, " before the [Link] section");
-		return -1;
-	}
+	if (!*section_line)
+		return where_fail(err, where, "key %s before the [Link] section", quoted(key, q));
 	return config_set_key(cfg, key, trim(eq + 1), where, err);
 }
 
@@ -1259,26 +1096,19 @@ static int name_from_path(struct link_config *cfg, const char *path, struct conf
 {
 	const struct config_origin where = { path, 0 };
 	const char *base = strrchr(path, '/');
+	char name[CONFIG_SOURCE_MAX], q[TEXT_MAX];
 	size_t len;
-	struct msg m;
 
 	base = base ? base + 1 : path;
 	len = strlen(base);
 	if (len > 5 && !strcmp(base + len - 5, ".conf"))
 		len -= 5;
-	if (!valid_link_name(base, len)) {
-		char name[CONFIG_SOURCE_MAX];
-
-		snprintf(name, sizeof(name), "%.*s", (int)len, base);
-		m = msg_start(err);
-		msg_where(&m, &where);
-		msg_add(&m, "link name ");
-		msg_quote(&m, name);
-		msg_add(&m, " (the file name without .conf): " LINK_NAME_EXPECTED);
-		return -1;
-	}
-	memcpy(cfg->name, base, len);
-	cfg->name[len] = '\0';
+	snprintf(name, sizeof(name), "%.*s", (int)len, base);
+	if (!valid_link_name(name))
+		return where_fail(err, &where,
+				  "link name %s (the file name without .conf): " LINK_NAME_EXPECTED,
+				  quoted(name, q));
+	memcpy(cfg->name, name, len + 1);
 	return 0;
 }
 
@@ -1298,6 +1128,9 @@ int config_parse_buffer(const char *path, const char *buf, size_t len, struct li
 		return -1;
 	if (len > CONFIG_FILE_MAX)
 		return where_fail(err, &where, "larger than %u bytes", CONFIG_FILE_MAX);
+	/* A UTF-8 byte-order mark, which some editors write, is not part of the first line. */
+	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))
+		p += 3;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -1440,33 +1273,42 @@ static bool same_peer(const struct link_config *a, const struct link_config *b)
 	return a->peer_is_name == b->peer_is_name && !strcmp(a->peer, b->peer);
 }
 
-/* "(dir/a.conf:4)", or "(dir/a.conf)" for a default. */
-static void msg_other_file(struct msg *m, const struct link_config *other, enum config_key key)
-{
-	msg_add(m, "link '%s' (", other->name);
-	msg_path(m, other->source);
-	if (other->keys_set & 1u << key)
-		msg_add(m, ":%u", other->key_line[key]);
-	msg_add(m, ")");
-}
-
 static int check_interface_clash(const struct link_config *a, const struct link_config *b,
 				 struct config_error *err)
 {
 	struct config_origin o = key_origin(b, b->key_line[CONFIG_KEY_INTERFACE]);
-	struct msg m;
+	char what[TEXT_MAX], other[MSG_MAX];
 
 	if (strcmp(a->ifname, b->ifname))
 		return 0;
-	m = msg_start(err);
-	msg_where(&m, &o);
 	if (b->keys_set & 1u << CONFIG_KEY_INTERFACE)
-		msg_key_value(&m, &o, CONFIG_KEY_INTERFACE, b->ifname);
+		key_value(&o, CONFIG_KEY_INTERFACE, b->ifname, what);
 	else
-		msg_add(&m, "default interface name '%s'", b->ifname);
-	msg_add(&m, ": already used by ");
-	msg_other_file(&m, a, CONFIG_KEY_INTERFACE);
-	return -1;
+		snprintf(what, sizeof(what), "default interface name '%s'", b->ifname);
+	return where_fail(err, &o, "%s: already used by %s", what,
+			  other_link(a, a->key_line[CONFIG_KEY_INTERFACE], other));
+}
+
+/*
+ * Like an interface, a local address is one link's: the same one on two
+ * devices is most likely a file copied and not edited, and which of them
+ * answers for it would be the kernel's choice.
+ */
+static int check_address_clash(const struct link_config *a, const struct link_config *b,
+			       struct config_error *err)
+{
+	char other[MSG_MAX];
+
+	for (size_t i = 0; i < b->n_addrs; i++) {
+		struct config_origin o = key_origin(b, b->addrs[i].line);
+
+		for (size_t j = 0; j < a->n_addrs; j++)
+			if (same_addr(&a->addrs[j], &b->addrs[i]))
+				return key_fail(err, &o, CONFIG_KEY_ADDRESS, b->addrs[i].text,
+						"already used by %s",
+						other_link(a, a->addrs[j].line, other));
+	}
+	return 0;
 }
 
 /*
@@ -1478,17 +1320,13 @@ static int check_path_clash(const struct link_config *a, const struct link_confi
 {
 	struct config_origin o = key_origin(b, b->key_line[CONFIG_KEY_XENSTORE_PATH]);
 	bool servers = a->role == CONFIG_ROLE_SERVER && b->role == CONFIG_ROLE_SERVER;
-	struct msg m;
+	char other[MSG_MAX];
 
 	if (!a->xs_path[0] || strcmp(a->xs_path, b->xs_path) || !(servers || same_peer(a, b)))
 		return 0;
-	m = msg_start(err);
-	msg_where(&m, &o);
-	msg_key_value(&m, &o, CONFIG_KEY_XENSTORE_PATH, b->xs_path);
-	msg_add(&m, ": already used by ");
-	msg_other_file(&m, a, CONFIG_KEY_XENSTORE_PATH);
-	msg_add(&m, servers ? ", also a server" : ", for the same peer");
-	return -1;
+	return key_fail(err, &o, CONFIG_KEY_XENSTORE_PATH, b->xs_path, "already used by %s, %s",
+			other_link(a, a->key_line[CONFIG_KEY_XENSTORE_PATH], other),
+			servers ? "also a server" : "for the same peer");
 }
 
 int config_load_dir(const char *dir, struct link_config **links, size_t *n,
@@ -1524,6 +1362,7 @@ int config_load_dir(const char *dir, struct link_config **links, size_t *n,
 			goto out;
 		for (j = 0; j < i; j++)
 			if (check_interface_clash(&list[j], &list[i], err) ||
+			    check_address_clash(&list[j], &list[i], err) ||
 			    check_path_clash(&list[j], &list[i], err))
 				goto out;
 	}
@@ -1552,36 +1391,68 @@ int config_default_xs_path(const struct link_config *cfg, unsigned int server_do
 
 unsigned int config_grant_cost(const struct link_config *cfg)
 {
-	return 1 + ring_pages(cfg->read_ring) + ring_pages(cfg->write_ring);
+	struct vchan_layout lay = { 0 };
+	char why[160];
+
+	/* config_finish() has checked the layout: a failure here leaves no pages counted */
+	if (ring_layout(cfg, &lay, why, sizeof(why)))
+		return 1;
+	return 1 + lay.left_pages + lay.right_pages;
 }
 
+/* Addresses as the device gets them: where they were written does not count. */
 static bool same_addrs(const struct config_addr *a, const struct config_addr *b, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		if (!same_addr(&a[i], &b[i]) || a[i].prefix != b[i].prefix ||
 		    a[i].prefix_set != b[i].prefix_set)
 			return false;
 	return true;
 }
 
+static bool same_field(const struct field *f, const struct link_config *a,
+		       const struct link_config *b)
+{
+	const char *x = (const char *)a + f->off, *y = (const char *)b + f->off;
+	size_t n;
+
+	switch (f->kind) {
+	case FIELD_STRING:
+		return !strcmp(x, y);
+	case FIELD_SCALAR:
+		return !memcmp(x, y, f->size);
+	case FIELD_ADDRS:
+	case FIELD_NETS:
+		memcpy(&n, (const char *)a + f->count, sizeof(n));
+		return !memcmp((const char *)b + f->count, &n, sizeof(n)) &&
+		       same_addrs((const void *)x, (const void *)y, n);
+	case FIELD_NONE:
+		break;
+	}
+	return true;
+}
+
+/* The same link, and every field the table names the same: the watcher's keys too, or not. */
+static bool same_keys(const struct link_config *a, const struct link_config *b, bool watcher)
+{
+	if (strcmp(a->name, b->name))
+		return false;
+	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++) {
+		if (!watcher && (keys[k].flags & KEY_WATCHER))
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(keys[k].fields); i++)
+			if (!same_field(&keys[k].fields[i], a, b))
+				return false;
+	}
+	return true;
+}
+
 bool config_equal(const struct link_config *a, const struct link_config *b)
 {
-	return !strcmp(a->name, b->name) && same_peer(a, b) && a->role == b->role &&
-	       a->mode == b->mode && !strcmp(a->ifname, b->ifname) && a->mtu == b->mtu &&
-	       a->n_addrs == b->n_addrs && same_addrs(a->addrs, b->addrs, a->n_addrs) &&
-	       a->n_peer_addrs == b->n_peer_addrs &&
-	       same_addrs(a->peer_addrs, b->peer_addrs, a->n_peer_addrs) &&
-	       a->read_ring == b->read_ring && a->write_ring == b->write_ring &&
-	       !strcmp(a->xs_path, b->xs_path) && a->persistent == b->persistent &&
-	       a->watched == b->watched && a->n_sources == b->n_sources &&
-	       same_addrs(a->sources, b->sources, a->n_sources) && a->n_routes == b->n_routes &&
-	       same_addrs(a->routes, b->routes, a->n_routes);
+	return same_keys(a, b, false);
 }
 
 bool config_watch_equal(const struct link_config *a, const struct link_config *b)
 {
-	return config_equal(a, b) && !strcmp(a->hook, b->hook) && a->no_hook == b->no_hook &&
-	       !strcmp(a->bridge, b->bridge);
+	return same_keys(a, b, true);
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Link configuration: /etc/vchan-tun/NAME.conf files and the command line,
- * through one parser. Every key has one function that parses and checks it,
- * used by both; every error is one line naming where (file:line, or the
- * option), the key, the bad value and what was expected, e.g.
+ * through one parser. Every key has one function that parses and checks it
+ * (keys of one kind share it), used by both; every error is one line naming
+ * where (file:line, or the option), the key, the bad value and what was
+ * expected, e.g.
  *
  *   /etc/vchan-tun/guest1.conf:7: MTU = '9x': expected a number from 68 to 65535
  *   --mtu '9x': expected a number from 68 to 65535
@@ -214,8 +215,8 @@ int config_parse_file(const char *path, struct link_config *out, struct config_e
 /*
  * Every DIR/NAME.conf (not starting with '.') in the byte order of their
  * names, finished, into a new array the caller frees. No two may share an
- * interface name, nor an explicit XenStorePath with the same peer or as two
- * servers. An empty directory gives *n == 0.
+ * interface name or an Address, nor an explicit XenStorePath with the same
+ * peer or as two servers. An empty directory gives *n == 0.
  */
 int config_load_dir(const char *dir, struct link_config **links, size_t *n,
 		    struct config_error *err);
@@ -228,20 +229,24 @@ int config_load_dir(const char *dir, struct link_config **links, size_t *n,
 int config_default_xs_path(const struct link_config *cfg, unsigned int server_domid,
 			   unsigned int client_domid, char *buf, size_t len);
 
-/* Grants the server pays for this link's rings: the control page and each ring's pages. */
+/*
+ * Grants the server pays for this link's rings, as vchan/ring.h lays them
+ * out: the control page, and the pages of each ring of 4K or more.
+ */
 unsigned int config_grant_cost(const struct link_config *cfg);
 
 /*
- * The same settings for the daemon (where they were written does not count):
- * its SIGHUP leaves such a link alone. Hook and Bridge, which only the watcher
- * reads, do not count; config_watch_equal() compares those too.
+ * The same link name and settings for the daemon (where they were written
+ * does not count): its SIGHUP leaves such a link alone. Every key counts
+ * but Hook and Bridge, which only the watcher reads; config_watch_equal()
+ * compares those too.
  */
 bool config_equal(const struct link_config *a, const struct link_config *b);
 bool config_watch_equal(const struct link_config *a, const struct link_config *b);
 
 /*
  * A domain name as Peer takes it: 1 to CONFIG_NAME_MAX letters, digits, '.',
- * '_' and '-', not all digits (that would be a domid).
+ * '_' and '-', not all digits (that would be a domid), not starting with '-'.
  */
 bool config_valid_domain_name(const char *s);
 

@@ -68,6 +68,21 @@ printf '[Link]\nPeer = 3\nRole = server\nInterface = vchan2\n' >"$DIR/b.conf"
 bad "two links with one interface" \
 	"$DIR/b.conf:4: Interface = 'vchan2': already used by link 'a' ($DIR/a.conf)" --config-dir "$DIR"
 
+conf '[Link]\nPeer = 2\nRole = server\nAddress = 10.0.0.1/24\n'
+printf '[Link]\nPeer = 3\nRole = server\nAddress = 10.0.0.1/30\n' >"$DIR/b.conf"
+bad "two links with one address" \
+	"$DIR/b.conf:4: Address = '10.0.0.1/30': already used by link 'a' ($DIR/a.conf:4)" \
+	--config-dir "$DIR"
+
+conf '[Link]\nPeer = -1\nRole = server\n'
+bad "a negative domain id" \
+	"$DIR/a.conf:2: Peer = '-1': expected a domain id from 0 to 32751, or a domain name" \
+	--config-dir "$DIR"
+
+conf '\xef\xbb\xbf[Link]\nPeer = 2\nRole = server\nMTU = 9x\n'
+bad "a file with a byte-order mark, read past it" \
+	"$DIR/a.conf:4: MTU = '9x': expected a number from 68 to 65535" --config-dir "$DIR"
+
 conf '[Link]\nPeer = 99999\nRole = server\n'
 bad "a domain id out of range" \
 	"$DIR/a.conf:2: Peer = '99999': expected a domain id from 0 to 32751, or a domain name" \

@@ -240,6 +240,15 @@ static void test_file_keys(void)
 		   PATH ":2: Peer = 'guest 1': expected a domain id from 0 to 32751, or a domain "
 		   "name of 1 to 64 letters, digits, '.', '_' and '-'",
 		   "Peer: not a domain name");
+	bad_buffer("[Link]\nPeer = -1\nRole = server\n",
+		   PATH ":2: Peer = '-1': expected a domain id from 0 to 32751, or a domain name",
+		   "Peer: a negative domid is no domain name (no device vchan--1)");
+	bad_buffer("[Link]\nPeer = -guest\nRole = server\n",
+		   PATH ":2: Peer = '-guest': expected a domain id from 0 to 32751, or a domain "
+		   "name of 1 to 64 letters, digits, '.', '_' and '-'",
+		   "Peer: a name starting with '-'");
+	ok(!config_valid_domain_name("-1") && !config_valid_domain_name("-x") &&
+	   config_valid_domain_name("x-1"), "config_valid_domain_name: no leading '-'");
 	bad_buffer("[Link]\nPeer =\nRole = server\n",
 		   PATH ":2: Peer = '': expected a domain id from 0 to 32751, or a domain "
 		   "name of 1 to 64 letters, digits, '.', '_' and '-'",
@@ -592,6 +601,9 @@ static void test_good_values(void)
 		{ "[Link]\nPeer = 32751\nRole = server\n", "Peer 32751" },
 		{ "[Link]\nPeer = 0\nRole = server\n", "Peer 0" },
 		{ "[Link]\nPeer = dom-0\nRole = server\n", "Peer by a short name" },
+		{ "\xef\xbb\xbf[Link]\nPeer = 5\nRole = client\n", "a UTF-8 byte-order mark" },
+		{ "\xef\xbb\xbf# written by an editor\r\n[Link]\r\nPeer = 5\r\nRole = client\r\n",
+		  "a byte-order mark before a comment, CRLF lines" },
 		{ HEAD "ReadRing = 1K\nWriteRing = 2K\n", "rings 1K and 2K in the control page" },
 		{ HEAD "ReadRing = 2K\nWriteRing = 1M\n", "rings 2K and 1M" },
 		{ HEAD "ReadRing = 1K\nWriteRing = 512K\n", "rings 1K and 512K" },
@@ -615,11 +627,11 @@ static void test_good_values(void)
 
 static void test_cmdline(void)
 {
+	/* rings in the control page: a frame of the MTU must fit the 1K one (no IPv6 then) */
 	const char *const args[] = { "--peer", "7", "role", "server", "address", "10.0.0.1/30",
 				     "address", "10.0.1.1/24", "peer-address", "10.0.0.2",
 				     "read-ring", "1K", "write-ring", "2K", "mtu", "1000",
-				     "persistent", NULL,
-				     "name", "lab", NULL };
+				     "persistent", NULL, "name", "lab", NULL };
 	struct option opts[CONFIG_N_OPTIONS];
 	struct link_config cfg;
 	struct config_error err;
@@ -843,6 +855,23 @@ static void test_dir(void)
 		 path, path);
 	ok_msg(config_load_dir(path, &links, &n, &err), &err, want, "one peer, one path");
 
+	make_dir("addrs");
+	write_file("addrs/a.conf", "[Link]\nPeer = 5\nRole = client\n"
+				   "Address = 10.0.0.1/24, fd00::1/64\n");
+	write_file("addrs/b.conf", "[Link]\nPeer = 6\nRole = client\nAddress = 10.1.0.1/24\n"
+				   "# copied from a.conf\nAddress = fd00::1/120\n");
+	snprintf(path, sizeof(path), "%s/addrs", tmpdir);
+	snprintf(want, sizeof(want),
+		 "%s/b.conf:6: Address = 'fd00::1/120': already used by link 'a' (%s/a.conf:4)",
+		 path, path);
+	ok_msg(config_load_dir(path, &links, &n, &err), &err, want,
+	       "two links, one address (whatever the prefix)");
+	write_file("addrs/b.conf", "[Link]\nPeer = 6\nRole = client\nAddress = 10.1.0.1/24\n"
+				   "PeerAddress = 10.1.0.2\nAllowedSources = 10.0.0.0/24\n");
+	ok_parsed(config_load_dir(path, &links, &n, &err), &err,
+		  "another link's network as AllowedSources is no clash");
+	free(links);
+
 	make_dir("fine");
 	write_file("fine/c.conf", c);
 	write_file("fine/e.conf", e);
@@ -868,6 +897,81 @@ static void test_dir(void)
 	       "a directory named *.conf");
 }
 
+/* --- what a reload compares ------------------------------------------------------- */
+
+/*
+ * Each key changed alone is a change: for the daemon, or for the watcher
+ * alone (Hook, Bridge). A key added without a row here fails the first check.
+ */
+static void test_every_key_compared(void)
+{
+#define BASE HEAD "Interface = vt0\nAddress = 10.0.0.1/24\n"
+	static const struct {
+		const char *base;	/* NULL: BASE */
+		const char *changed;
+	} cases[CONFIG_N_KEYS] = {
+		[CONFIG_KEY_PEER] = { NULL, "[Link]\nPeer = 6\nRole = client\nInterface = vt0\n"
+					    "Address = 10.0.0.1/24\n" },
+		[CONFIG_KEY_ROLE] = { NULL, "[Link]\nPeer = 5\nRole = server\nInterface = vt0\n"
+					    "Address = 10.0.0.1/24\n" },
+		[CONFIG_KEY_MODE] = { NULL, BASE "Mode = tap\n" },
+		[CONFIG_KEY_INTERFACE] = { NULL, "[Link]\nPeer = 5\nRole = client\nInterface = vt1\n"
+						 "Address = 10.0.0.1/24\n" },
+		[CONFIG_KEY_MTU] = { NULL, BASE "MTU = 1400\n" },
+		[CONFIG_KEY_ADDRESS] = { NULL, BASE "Address = 10.0.0.9\n" },
+		[CONFIG_KEY_PEER_ADDRESS] = { NULL, BASE "PeerAddress = 10.0.0.2\n" },
+		[CONFIG_KEY_READ_RING] = { NULL, BASE "ReadRing = 64K\n" },
+		[CONFIG_KEY_WRITE_RING] = { NULL, BASE "WriteRing = 64K\n" },
+		[CONFIG_KEY_XENSTORE_PATH] = { NULL, BASE "XenStorePath = /a/b\n" },
+		[CONFIG_KEY_PERSISTENT] = { NULL, BASE "Persistent = yes\n" },
+		[CONFIG_KEY_WATCHED] = { NULL, BASE "Watched = yes\n" },
+		[CONFIG_KEY_HOOK] = { NULL, BASE "Hook = none\n" },
+		[CONFIG_KEY_BRIDGE] = { BASE "Mode = tap\n", BASE "Mode = tap\nBridge = br0\n" },
+		[CONFIG_KEY_ROUTES] = { NULL, BASE "Routes = 10.5.0.0/16\n" },
+		[CONFIG_KEY_ALLOWED_SOURCES] = { NULL, BASE "AllowedSources = 10.6.0.0/16\n" },
+	};
+	struct link_config a, b;
+	struct config_error err;
+	int rows = 1, parsed = 1, watcher = 1, daemon = 1;
+
+	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++) {
+		const char *base = cases[k].base ? cases[k].base : BASE;
+		bool watcher_only = k == CONFIG_KEY_HOOK || k == CONFIG_KEY_BRIDGE;
+
+		if (!cases[k].changed) {
+			printf("# no case for %s\n", config_key_name((enum config_key)k));
+			rows = 0;
+			continue;
+		}
+		if (config_parse_buffer(PATH, base, strlen(base), &a, &err) ||
+		    config_parse_buffer(PATH, cases[k].changed, strlen(cases[k].changed), &b,
+					&err)) {
+			printf("# %s: %s\n", config_key_name((enum config_key)k), err.msg);
+			parsed = 0;
+			continue;
+		}
+		if (config_watch_equal(&a, &b)) {
+			printf("# %s: no change for the watcher\n", config_key_name((enum config_key)k));
+			watcher = 0;
+		}
+		if (config_equal(&a, &b) != watcher_only) {
+			printf("# %s: config_equal says %d\n", config_key_name((enum config_key)k),
+			       config_equal(&a, &b));
+			daemon = 0;
+		}
+	}
+	ok(rows, "every key has a case");
+	ok(parsed, "every case parses");
+	ok(watcher, "config_watch_equal sees a change to any key");
+	ok(daemon, "config_equal sees a change to any key but Hook and Bridge");
+	ok(config_parse_buffer(PATH, BASE, strlen(BASE), &a, &err) == 0 &&
+	   config_parse_buffer("/elsewhere/guest1.conf", "# moved\n" BASE, strlen(BASE) + 8, &b,
+			       &err) == 0 &&
+	   config_equal(&a, &b) && config_watch_equal(&a, &b),
+	   "where the file is and where keys were written are no change");
+#undef BASE
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -881,6 +985,7 @@ int main(void)
 	test_good_values();
 	test_cmdline();
 	test_watch_keys();
+	test_every_key_compared();
 	test_dir();
 
 	remove_tree(tmpdir);
