@@ -178,16 +178,18 @@ uninstall:
 
 # --- the two commands of the README --------------------------------------------------
 
-.PHONY: demo check check-build lint clean install-deps-if-missing
+.PHONY: demo check check-build lint clean
 
-install-deps-if-missing:
-	@scripts/install-deps --if-missing
+# install-deps-NEED: the Debian packages NEED needs (scripts/install-deps NEED),
+# when one is missing.
+install-deps-%:
+	@scripts/install-deps $* --if-missing
 
-demo: install-deps-if-missing
+demo: install-deps-demo
 	$(MAKE) all
 	scripts/demo build
 
-check-build: install-deps-if-missing
+check-build: install-deps-check
 	$(MAKE) WERROR=1 all
 	$(MAKE) WERROR=1 SAN=1 all
 
