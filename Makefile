@@ -10,6 +10,7 @@
 #   make bench        vchan-tun against veth and socat (netns-tests/bench/bench.mk)
 #   make check-xen    the programs on the real Xen hypervisor under QEMU (netns-tests/xen/xen.mk)
 #   make bench-xen    vchan-tun against netback/netfront on the real Xen under QEMU (same file)
+#   make deb          the Debian package, build/vchan-tun_VERSION_ARCH.deb (see "the Debian package")
 #
 # The caller's CFLAGS, CPPFLAGS and LDFLAGS (from the environment, the command
 # line or dpkg-buildflags) are used as given; the project adds its language
@@ -207,6 +208,32 @@ lint:
 
 clean:
 	rm -rf build build-san
+
+# --- the Debian package --------------------------------------------------------------
+# make deb: dpkg-buildpackage builds the binary package from debian/ (debhelper;
+# debian/rules runs `make programs` and `make install` with dpkg-buildflags'
+# hardening, into debian/build: build/ and build-san/ are not touched). It
+# writes the package beside the source directory; it is moved to build/, with
+# its -dbgsym, .buildinfo and .changes. Then: apt install ./build/vchan-tun_*.deb.
+# make clean removes them (build/) and what debhelper leaves in debian/.
+
+DEB_OUT    = vchan-tun_$(VERSION)_*.deb vchan-tun-dbgsym_$(VERSION)_*.deb \
+             vchan-tun_$(VERSION)_*.buildinfo vchan-tun_$(VERSION)_*.changes
+DEB_DEBRIS = debian/build debian/vchan-tun debian/vchan-tun-dbgsym debian/.debhelper debian/tmp \
+             debian/files debian/*.substvars debian/*.debhelper debian/*.debhelper.log \
+             debian/debhelper-build-stamp
+
+.PHONY: deb deb-clean
+deb: install-deps-deb
+	dpkg-buildpackage -us -uc -b
+	@mkdir -p build
+	for f in $(addprefix ../,$(DEB_OUT)); do [ ! -e "$$f" ] || mv -f "$$f" build/ || exit 1; done
+	@echo "make deb: the package is in build/: $$(cd build && echo vchan-tun_$(VERSION)_*.deb)"
+
+deb-clean:
+	rm -rf $(DEB_DEBRIS) $(addprefix build/,$(DEB_OUT))
+
+clean: deb-clean
 
 # --- what the tests need, the simulator, the benchmarks --------------------------------
 
