@@ -100,10 +100,13 @@ programs: $(PROGRAMS)
 
 # --- install -----------------------------------------------------------------------
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [SYSTEMD_UNIT_DIR=...]
+#              [BASH_COMPLETION_DIR=...]
 #
 # The daemons and vchan-tunctl go to sbin (root's tools: the control socket is
 # root's alone), vchan-cat to bin, docs/*.[158] to the man pages, the units to
-# SYSTEMD_UNIT_DIR with @SBINDIR@ filled in, and to SYSCONFDIR/vchan-tun the
+# SYSTEMD_UNIT_DIR with @SBINDIR@ filled in, the bash completion to
+# BASH_COMPLETION_DIR (one file, vchan-tunctl, and a link to it for each other
+# program: bash-completion loads it by the command's name), and to SYSCONFDIR/vchan-tun the
 # hooks of vchan-tun-hook(8) and an example link that is not read
 # (example.conf.sample: the daemon reads *.conf). The programs look in
 # /etc/vchan-tun whatever SYSCONFDIR says: change it only to stage a tree.
@@ -120,11 +123,16 @@ BINDIR           ?= $(PREFIX)/bin
 MANDIR           ?= $(PREFIX)/share/man
 SYSCONFDIR       ?= /etc
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
 INSTALL          ?= install
 
 INST_SBIN    := vchan-tund vchan-tunctl vchan-tun-watch
 INST_BIN     := vchan-cat
 INST_UNITS   := vchan-tund.service vchan-tun-watch.service
+# the completion's file, and the programs that link to it
+INST_COMPL   := vchan-tunctl
+INST_COMPL_LINKS := vchan-tund vchan-tun-watch vchan-cat
+COMPL_DIR    := $(DESTDIR)$(BASH_COMPLETION_DIR)
 INST_MAN     := $(wildcard docs/*.1 docs/*.5 docs/*.8)
 MAN_SECTIONS := 1 5 8
 INST_HOOKS   := vchan-tun-hook vchan-tun-route vchan-tun-bridge
@@ -161,7 +169,7 @@ endef
 .PHONY: install uninstall
 install: $(INST_SBIN:%=$(B)/bin/%) $(INST_BIN:%=$(B)/bin/%)
 	$(INSTALL) -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SYSTEMD_UNIT_DIR)" \
-		"$(ETC_DIR)/hooks" $(foreach s,$(MAN_SECTIONS),"$(call man_dir,$(s))")
+		"$(ETC_DIR)/hooks" "$(COMPL_DIR)" $(foreach s,$(MAN_SECTIONS),"$(call man_dir,$(s))")
 	$(INSTALL) -m 0755 $(INST_SBIN:%=$(B)/bin/%) "$(DESTDIR)$(SBINDIR)"
 	$(INSTALL) -m 0755 $(INST_BIN:%=$(B)/bin/%) "$(DESTDIR)$(BINDIR)"
 	$(foreach s,$(MAN_SECTIONS),$(call man_install,$(s)))
@@ -169,11 +177,14 @@ install: $(INST_SBIN:%=$(B)/bin/%) $(INST_BIN:%=$(B)/bin/%)
 		sed 's|@SBINDIR@|$(SBINDIR)|g' "systemd/$$u.in" >"$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$u" && \
 		chmod 0644 "$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$u" || exit 1; \
 	done
+	$(INSTALL) -m 0644 scripts/bash-completion/$(INST_COMPL) "$(COMPL_DIR)"
+	for p in $(INST_COMPL_LINKS); do ln -sf $(INST_COMPL) "$(COMPL_DIR)/$$p" || exit 1; done
 	$(foreach c,$(INST_CONF),$(call conffile,install,$(c)))
 
 uninstall:
 	rm -f $(INST_SBIN:%="$(DESTDIR)$(SBINDIR)/%") $(INST_BIN:%="$(DESTDIR)$(BINDIR)/%") \
 		$(INST_UNITS:%="$(DESTDIR)$(SYSTEMD_UNIT_DIR)/%") \
+		$(addprefix "$(COMPL_DIR)/,$(addsuffix ",$(INST_COMPL) $(INST_COMPL_LINKS))) \
 		$(foreach s,$(MAN_SECTIONS),$(addprefix "$(call man_dir,$(s))/,$(addsuffix ",$(notdir $(call man_pages,$(s))))))
 	$(foreach c,$(INST_CONF),$(call conffile,remove,$(c)))
 
