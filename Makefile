@@ -10,6 +10,7 @@
 #   make bench        vchan-tun against veth and socat (netns-tests/bench/bench.mk)
 #   make check-xen    the programs on the real Xen hypervisor under QEMU (netns-tests/xen/xen.mk)
 #   make bench-xen    vchan-tun against netback/netfront on the real Xen under QEMU (same file)
+#   make deb          the Debian package, build/vchan-tun_VERSION_ARCH.deb (see "the Debian package")
 #
 # The caller's CFLAGS, CPPFLAGS and LDFLAGS (from the environment, the command
 # line or dpkg-buildflags) are used as given; the project adds its language
@@ -100,10 +101,13 @@ programs: $(PROGRAMS)
 
 # --- install -----------------------------------------------------------------------
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [SYSTEMD_UNIT_DIR=...]
+#              [BASH_COMPLETION_DIR=...]
 #
 # The daemons and vchan-tunctl go to sbin (root's tools: the control socket is
 # root's alone), vchan-cat to bin, docs/*.[158] to the man pages, the units to
-# SYSTEMD_UNIT_DIR with @SBINDIR@ filled in, and to SYSCONFDIR/vchan-tun the
+# SYSTEMD_UNIT_DIR with @SBINDIR@ filled in, the bash completion to
+# BASH_COMPLETION_DIR (one file, vchan-tunctl, and a link to it for each other
+# program: bash-completion loads it by the command's name), and to SYSCONFDIR/vchan-tun the
 # hooks of vchan-tun-hook(8) and an example link that is not read
 # (example.conf.sample: the daemon reads *.conf). The programs look in
 # /etc/vchan-tun whatever SYSCONFDIR says: change it only to stage a tree.
@@ -120,11 +124,16 @@ BINDIR           ?= $(PREFIX)/bin
 MANDIR           ?= $(PREFIX)/share/man
 SYSCONFDIR       ?= /etc
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
 INSTALL          ?= install
 
 INST_SBIN    := vchan-tund vchan-tunctl vchan-tun-watch
 INST_BIN     := vchan-cat
 INST_UNITS   := vchan-tund.service vchan-tun-watch.service
+# the completion's file, and the programs that link to it
+INST_COMPL   := vchan-tunctl
+INST_COMPL_LINKS := vchan-tund vchan-tun-watch vchan-cat
+COMPL_DIR    := $(DESTDIR)$(BASH_COMPLETION_DIR)
 INST_MAN     := $(wildcard docs/*.1 docs/*.5 docs/*.8)
 MAN_SECTIONS := 1 5 8
 INST_HOOKS   := vchan-tun-hook vchan-tun-route vchan-tun-bridge
@@ -161,7 +170,7 @@ endef
 .PHONY: install uninstall
 install: $(INST_SBIN:%=$(B)/bin/%) $(INST_BIN:%=$(B)/bin/%)
 	$(INSTALL) -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SYSTEMD_UNIT_DIR)" \
-		"$(ETC_DIR)/hooks" $(foreach s,$(MAN_SECTIONS),"$(call man_dir,$(s))")
+		"$(ETC_DIR)/hooks" "$(COMPL_DIR)" $(foreach s,$(MAN_SECTIONS),"$(call man_dir,$(s))")
 	$(INSTALL) -m 0755 $(INST_SBIN:%=$(B)/bin/%) "$(DESTDIR)$(SBINDIR)"
 	$(INSTALL) -m 0755 $(INST_BIN:%=$(B)/bin/%) "$(DESTDIR)$(BINDIR)"
 	$(foreach s,$(MAN_SECTIONS),$(call man_install,$(s)))
@@ -169,26 +178,31 @@ install: $(INST_SBIN:%=$(B)/bin/%) $(INST_BIN:%=$(B)/bin/%)
 		sed 's|@SBINDIR@|$(SBINDIR)|g' "systemd/$$u.in" >"$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$u" && \
 		chmod 0644 "$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$u" || exit 1; \
 	done
+	$(INSTALL) -m 0644 scripts/bash-completion/$(INST_COMPL) "$(COMPL_DIR)"
+	for p in $(INST_COMPL_LINKS); do ln -sf $(INST_COMPL) "$(COMPL_DIR)/$$p" || exit 1; done
 	$(foreach c,$(INST_CONF),$(call conffile,install,$(c)))
 
 uninstall:
 	rm -f $(INST_SBIN:%="$(DESTDIR)$(SBINDIR)/%") $(INST_BIN:%="$(DESTDIR)$(BINDIR)/%") \
 		$(INST_UNITS:%="$(DESTDIR)$(SYSTEMD_UNIT_DIR)/%") \
+		$(addprefix "$(COMPL_DIR)/,$(addsuffix ",$(INST_COMPL) $(INST_COMPL_LINKS))) \
 		$(foreach s,$(MAN_SECTIONS),$(addprefix "$(call man_dir,$(s))/,$(addsuffix ",$(notdir $(call man_pages,$(s))))))
 	$(foreach c,$(INST_CONF),$(call conffile,remove,$(c)))
 
 # --- the two commands of the README --------------------------------------------------
 
-.PHONY: demo check check-build lint clean install-deps-if-missing
+.PHONY: demo check check-build lint clean
 
-install-deps-if-missing:
-	@scripts/install-deps --if-missing
+# install-deps-NEED: the Debian packages NEED needs (scripts/install-deps NEED),
+# when one is missing.
+install-deps-%:
+	@scripts/install-deps $* --if-missing
 
-demo: install-deps-if-missing
+demo: install-deps-demo
 	$(MAKE) all
 	scripts/demo build
 
-check-build: install-deps-if-missing
+check-build: install-deps-check
 	$(MAKE) WERROR=1 all
 	$(MAKE) WERROR=1 SAN=1 all
 
@@ -206,6 +220,32 @@ lint:
 
 clean:
 	rm -rf build build-san
+
+# --- the Debian package --------------------------------------------------------------
+# make deb: dpkg-buildpackage builds the binary package from debian/ (debhelper;
+# debian/rules runs `make programs` and `make install` with dpkg-buildflags'
+# hardening, into debian/build: build/ and build-san/ are not touched). It
+# writes the package beside the source directory; it is moved to build/, with
+# its -dbgsym, .buildinfo and .changes. Then: apt install ./build/vchan-tun_*.deb.
+# make clean removes them (build/) and what debhelper leaves in debian/.
+
+DEB_OUT    = vchan-tun_$(VERSION)_*.deb vchan-tun-dbgsym_$(VERSION)_*.deb \
+             vchan-tun_$(VERSION)_*.buildinfo vchan-tun_$(VERSION)_*.changes
+DEB_DEBRIS = debian/build debian/vchan-tun debian/vchan-tun-dbgsym debian/.debhelper debian/tmp \
+             debian/files debian/*.substvars debian/*.debhelper debian/*.debhelper.log \
+             debian/debhelper-build-stamp
+
+.PHONY: deb deb-clean
+deb: install-deps-deb
+	dpkg-buildpackage -us -uc -b
+	@mkdir -p build
+	for f in $(addprefix ../,$(DEB_OUT)); do [ ! -e "$$f" ] || mv -f "$$f" build/ || exit 1; done
+	@echo "make deb: the package is in build/: $$(cd build && echo vchan-tun_$(VERSION)_*.deb)"
+
+deb-clean:
+	rm -rf $(DEB_DEBRIS) $(addprefix build/,$(DEB_OUT))
+
+clean: deb-clean
 
 # --- what the tests need, the simulator, the benchmarks --------------------------------
 

@@ -7,7 +7,7 @@
 
 .PHONY: bench bench-ring
 bench: all
-	@scripts/install-deps --if-missing
+	@scripts/install-deps bench --if-missing
 	BUILD=$(B) netns-tests/bench/run $(BENCH_ARGS)
 
 bench-ring: all

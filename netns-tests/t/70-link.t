@@ -3,7 +3,8 @@
 # (domain 1 the server, domain 2 the client): ping over IPv4 and IPv6 both
 # ways, iperf3 TCP and UDP both ways, a checksummed file over TCP, the full
 # MTU and one byte more, no checksum errors anywhere, and the status that
-# vchan-tunctl shows, as text and as JSON.
+# vchan-tunctl shows, as text and as JSON (and the link name the bash
+# completion reads from it).
 # shellcheck source=SCRIPTDIR/../lib.sh
 # shellcheck disable=SC2154,SC2317,SC2119 # spawn sets variables by name; sim_start takes no $1
 . "$(dirname "$0")/../lib.sh"
@@ -119,6 +120,11 @@ json=$(ctl left status --json)
 ok $? "vchan-tunctl status --json exits 0"
 perl -MJSON::PP -e 'decode_json(do { local $/; <STDIN> })' <<<"$json" 2>/dev/null
 ok $? "and prints valid JSON"
+# the bash completion reads the link names from there (t/84-completion.t tests the rest)
+# shellcheck source=SCRIPTDIR/../../scripts/bash-completion/vchan-tunctl
+. "$TOP/scripts/bash-completion/vchan-tunctl"
+is "$(PATH="$(dirname "$CTL"):$PATH" _VCHAN_TUN_CONFIG_DIR="$WORK/none" _vchan_tun_links "$WORK/left.sock")" \
+	t70 "the bash completion finds the link's name in the running daemon's status"
 is "$(field left t70 state)" RUNNING "JSON: state RUNNING"
 is "$(field left t70 role)" server "JSON: role server"
 is "$(field right t70 role)" client "JSON: the other end is the client"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make install and make uninstall, into a DESTDIR: the expected files with
-# the expected modes and nothing else, the programs of BUILD, units that
+# the expected modes and nothing else (the bash completion among them), the programs of BUILD, units that
 # name the installed programs (for any PREFIX) and that systemd-analyze
 # verify accepts, installed hooks that find each other, a changed hook that
 # neither install nor uninstall touches, and an uninstall that leaves only
@@ -37,6 +37,10 @@ expected=$(
 		echo "644 usr/lib/systemd/system/vchan-tund.service"
 		echo "755 usr/sbin/vchan-tunctl"
 		echo "755 usr/sbin/vchan-tund"
+		echo "644 usr/share/bash-completion/completions/vchan-tunctl"
+		for p in vchan-cat vchan-tun-watch vchan-tund; do
+			echo "777 usr/share/bash-completion/completions/$p"
+		done
 		echo "644 usr/share/man/man1/vchan-cat.1"
 		echo "644 usr/share/man/man5/vchan-tun.conf.5"
 		for m in vchan-tun-hook vchan-tunctl vchan-tund; do
@@ -71,6 +75,9 @@ if $watch; then
 		'^ExecStart=/usr/sbin/vchan-tun-watch$' "the watcher's unit runs /usr/sbin/vchan-tun-watch"
 fi
 is "$(grep -l '@[A-Z_]*@' "$ROOT"/usr/lib/systemd/system/*)" "" "no @VARIABLE@ is left in a unit"
+
+is "$(readlink "$ROOT/usr/share/bash-completion/completions/vchan-tund")" "vchan-tunctl" \
+	"the completion of each program is a link to vchan-tunctl's"
 
 # The installed default hook finds its siblings where they were installed: a
 # bad network makes the route hook fail before it runs ip.

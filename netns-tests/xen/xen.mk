@@ -7,7 +7,7 @@
 
 .PHONY: check-xen
 check-xen: all
-	@scripts/install-deps --if-missing
+	@scripts/install-deps xen --if-missing
 	BUILD=$(B) netns-tests/xen/run
 
 # make bench-xen: vchan-tun against the classic vif (xen-netback in dom0,
@@ -17,5 +17,5 @@ check-xen: all
 # and raw figures in $(B)/bench-xen/. docs/benchmark.md explains the figures.
 .PHONY: bench-xen
 bench-xen: all
-	@scripts/install-deps --if-missing
+	@scripts/install-deps xen --if-missing
 	BUILD=$(B) netns-tests/xen/bench
