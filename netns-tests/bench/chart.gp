@@ -29,7 +29,7 @@ plot dir . "/chart.dat" using 2:xtic(1) title "veth" lc rgb "#888888", \
      '' using 4 title "vchan-tun" lc rgb "#3070c0", \
      1 notitle lc rgb "black" dt 2
 
-set title "vchan-tun against the targets of issue 7: green is met (above 1), red is not"
+set title "vchan-tun against the targets of issues 7 and 11: green is met (above 1), red is not"
 set style fill solid 0.85 border -1
 set boxwidth 0.6
 set yrange [0.01:100]

@@ -203,6 +203,48 @@ if ($idle{host_after}) {
 	};
 }
 
+# --- a hostile guest -----------------------------------------------------------------------
+
+# The flood: guest A's TCP to the host alone and while guest B floods the host
+# with UDP (sent, received); the notify storm: the host daemon's utime+stime
+# over the window, and its context switches.
+my $fd = "$raw/hostile/flood";
+my %flood = (
+	alone_gbps => median(per_run("$fd/alone.RUN.json", \&received_gbps)),
+	during_gbps => median(per_run("$fd/during.RUN.json", \&received_gbps)),
+	flood_sent_gbps => median(per_run("$fd/flood.RUN.json",
+		sub { $_[0]{sum_sent}{bits_per_second} / 1e9 })),
+	flood_rx_gbps => median(per_run("$fd/flood.RUN.json", \&received_gbps)),
+	flood_loss_pct => median(per_run("$fd/flood.RUN.json", sub { $_[0]{sum_received}{lost_percent} })),
+);
+$flood{ratio} = ratio($flood{during_gbps}, $flood{alone_gbps});
+
+my %storm = map { /^(\S+) (.*)$/ ? ($1 => [split ' ', $2]) : () }
+	split /\n/, slurp("$raw/hostile/notify.txt") // '';
+my %notify;
+if ($storm{host_after} && $storm{storming_at_end} && $storm{elapsed_ms}[0] > 0) {
+	my $secs = $storm{elapsed_ms}[0] / 1000;
+	my ($tb, undef, $sb) = @{$storm{host_before}};
+	my ($ta, undef, $sa) = @{$storm{host_after}};
+	%notify = (
+		domid => 0 + $storm{domid}[0],
+		ramp_seconds => 0 + $storm{ramp_seconds}[0],
+		seconds => $secs,
+		cpu_pct => 100 * ($ta - $tb) / $meta{clk_tck} / $secs,
+		cpu_ticks => $ta - $tb,
+		wakeups_per_s => ($sa - $sb) / $secs,
+	);
+}
+# what bad-peer sent over its whole storm, ramp and window included
+if ((slurp("$raw/hostile/bad-peer.log") // '') =~ /^notify: (\d+) events in (\d+) s/m) {
+	@notify{qw(events storm_seconds)} = (0 + $1, 0 + $2);
+	$notify{events_per_s} = $2 > 0 ? $1 / $2 : undef;
+}
+for (qw(cpu_pct cpu_ticks wakeups_per_s events events_per_s)) {
+	$notify{$_} //= undef;
+}
+my %hostile = (flood => \%flood, notify_storm => \%notify);
+
 # --- the ring ---------------------------------------------------------------------------
 
 my %ring;
@@ -231,12 +273,14 @@ if (defined $floor_wake && defined $fig{veth}{ping_avg_us}) {
 	$wake{ping_floor_ratio} = ratio($wake{ping_floor_us}, $fig{veth}{ping_avg_us});
 }
 
-# --- targets (issue 7), all from this run ----------------------------------------------
+# --- targets (issues 7 and 11), all from this run ----------------------------------------
 
 my $v = $fig{'vchan-tun'};
 my ($T_AGG, $T_MEM, $T_IDLE, $T_RING) = ("$last peers aggregate within 20% of $first",
 	'memory per peer beyond the rings < 1 MiB', 'idle CPU with peers < 0.1% of a core',
 	'ring stream 64 KiB >= 2x libxenvchan');
+my ($T_STORM, $T_FLOOD) = ('host daemon CPU under a notify storm < 2% of a core',
+	"other link's TCP during a flood >= 0.7x alone");
 my @targets = (
 	['TCP 1 stream B->A >= 0.5x veth', ratio($v->{tcp1fwd_gbps}, $fig{veth}{tcp1fwd_gbps}), '>=', 0.5],
 	['TCP 1 stream A->B >= 0.5x veth', ratio($v->{tcp1rev_gbps}, $fig{veth}{tcp1rev_gbps}), '>=', 0.5],
@@ -248,6 +292,8 @@ my @targets = (
 	[$T_AGG, $multi{aggregate_ratio}, '>=', 0.8],
 	[$T_MEM, $multi{per_peer_rss_kib}, '<', 1024],
 	[$T_IDLE, $multi{idle}{cpu_pct}, '<', 0.1],
+	[$T_STORM, $notify{cpu_pct}, '<', 2],
+	[$T_FLOOD, $flood{ratio}, '>=', 0.7],
 );
 my %ops = ('>=' => sub { $_[0] >= $_[1] }, '<=' => sub { $_[0] <= $_[1] },
 	'<' => sub { $_[0] < $_[1] });
@@ -356,6 +402,19 @@ push @lines, sprintf($vfmt, sprintf('idle, %s peers, %s s: CPU', $i->{peers} // 
 	$i->{seconds} // '?'), '% core', num($i->{cpu_pct}), '< 0.1%', verdict($T_IDLE));
 push @lines, sprintf($vfmt, '  wake-ups (packets moved meanwhile)', '/s',
 	sprintf('%s (%s)', num($i->{wakeups_per_s}), $i->{packets} // '?'), '', '');
+push @lines, "a hostile guest of the same daemon\n";
+push @lines, sprintf($vfmt, "notify storm: host daemon's CPU", '% core',
+	defined $notify{cpu_pct} ? sprintf('%s (%s ticks in %s s)', num($notify{cpu_pct}),
+		$notify{cpu_ticks}, num($notify{seconds})) : '?', '< 2%', verdict($T_STORM));
+push @lines, sprintf($vfmt, '  events sent (daemon wake-ups)', '/s',
+	sprintf('%s (%s)', num($notify{events_per_s}), num($notify{wakeups_per_s})), '', '');
+push @lines, sprintf($vfmt, "a guest's TCP to the host, alone", 'Gbit/s', num($flood{alone_gbps}), '', '');
+push @lines, sprintf($vfmt, '  while another floods it (UDP)', 'Gbit/s', num($flood{during_gbps}), '', '');
+push @lines, sprintf($vfmt, '  during the flood / alone', 'ratio', num($flood{ratio}) . 'x', '>= 0.7x',
+	verdict($T_FLOOD));
+push @lines, sprintf($vfmt, '  the flood: sent, received (loss)', 'Gbit/s',
+	sprintf('%s, %s (%s%%)', num($flood{flood_sent_gbps}), num($flood{flood_rx_gbps}),
+		num($flood{flood_loss_pct})), '', '');
 s/ +$//mg for @lines; # the padding of the last columns
 print @lines;
 
@@ -373,7 +432,7 @@ my %settings = map { $_ => $meta{$_} =~ /^\d+$/ ? 0 + $meta{$_} : $meta{$_} }
 	grep { $_ ne 'peers' } keys %meta;
 $settings{peers} = [map { 0 + $_ } @counts];
 my $json = JSON::PP->new->pretty->canonical->encode(rounded({
-	version => 1, settings => \%settings, configs => \%fig, multi => \%multi,
+	version => 1, settings => \%settings, configs => \%fig, multi => \%multi, hostile => \%hostile,
 	ring => \%ring, wakeup => \%wake, targets => \@targets, ratios_to_veth => {
 		map { my $row = $_; ($row->[0] => { map { ($configs[$_] => $row->[$_ + 1]) } 0 .. 2 }) } @chart },
 }));

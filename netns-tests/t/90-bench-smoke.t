@@ -20,6 +20,10 @@ table=$(cat "$WORK/stdout")
 like "$table" 'figure +unit +veth +socat +vchan-tun +target \(vchan-tun\) +met\?' "it prints the table's heading"
 like "$table" 'TCP, 1 stream, B->A +Gbit/s +[0-9.]+ 1\.00x +[0-9.]+ [0-9.]+x +[0-9.]+ [0-9.]+x' \
 	"and rows with values and ratios to veth"
+like "$table" "notify storm: host daemon's CPU +% core +[0-9.]+ \\([0-9]+ ticks in [0-9.]+ s\\) +< 2% +(yes|NO)" \
+	"the host daemon's CPU under a notify storm, with its target"
+like "$table" 'during the flood / alone +ratio +[0-9.]+x +>= 0\.7x +(yes|NO)' \
+	"the other link's TCP during a flood, with its target"
 like "$table" "results: $OUT/results.json, chart: $OUT/bench.png" "and says where the files are"
 like "$(grep -c . "$OUT/raw/veth/ping.1.txt")" '^[0-9]{2,}$' "the raw outputs are kept"
 
@@ -68,6 +72,20 @@ problems() {
 			num("idle.$_", $m->{idle}{$_}, 0, 100) for qw(cpu_pct guests_cpu_pct);
 			num("idle.$_", $m->{idle}{$_}, 0, 1e6)
 				for qw(cpu_ticks wakeups wakeups_per_s packets guests_wakeups);
+		} elsif ($group eq "hostile") {
+			my $f = $j->{hostile}{flood};
+			num("flood.$_", $f->{$_}, 1e-4, 1e3)
+				for qw(alone_gbps during_gbps flood_sent_gbps flood_rx_gbps);
+			num("flood.ratio", $f->{ratio}, 1e-3, 1e3);
+			num("flood.flood_loss_pct", $f->{flood_loss_pct}, 0, 100);
+			my $s = $j->{hostile}{notify_storm};
+			num("notify_storm.domid", $s->{domid}, 4, 4);
+			num("notify_storm.ramp_seconds", $s->{ramp_seconds}, 2, 2);
+			num("notify_storm.seconds", $s->{seconds}, 1, 10);
+			num("notify_storm.storm_seconds", $s->{storm_seconds}, 4, 4);
+			num("notify_storm.cpu_pct", $s->{cpu_pct}, 0, 100);
+			num("notify_storm.$_", $s->{$_}, 0, 1e6) for qw(cpu_ticks wakeups_per_s);
+			num("notify_storm.$_", $s->{$_}, 1000, 1e12) for qw(events events_per_s);
 		} elsif ($group eq "ring") {
 			num("ring.$_", $j->{ring}{$_}, 1e-3, 1e3)
 				for qw(xen_gbs ours_gbs zero_copy_gbs ratio zero_copy_ratio);
@@ -80,7 +98,7 @@ problems() {
 			num("wakeup.ping_floor_ratio", $w->{ping_floor_ratio}, 1, 1e6);
 		} elsif ($group eq "targets") {
 			my $t = $j->{targets};
-			push @p, "targets: " . scalar(@$t) . ", expected 10" unless @$t == 10;
+			push @p, "targets: " . scalar(@$t) . ", expected 12" unless @$t == 12;
 			for (@$t) {
 				num("target \"$_->{name}\"", $_->{value}, -1e6, 1e6);
 				push @p, "target \"$_->{name}\" has no verdict" unless JSON::PP::is_bool($_->{met});
@@ -89,7 +107,7 @@ problems() {
 				unless keys %{$j->{ratios_to_veth}} == 8;
 		} elsif ($group eq "settings") {
 			push @p, "settings.mode is not smoke" unless ($j->{settings}{mode} // "") eq "smoke";
-			num("settings.$_", $j->{settings}{$_}, 1, 1) for qw(runs seconds idle_seconds);
+			num("settings.$_", $j->{settings}{$_}, 1, 1) for qw(runs seconds idle_seconds storm_seconds);
 			push @p, "settings.peers is not [1, 2]" unless "@{$j->{settings}{peers}}" eq "1 2";
 		}
 		print "$_\n" for @p;' "$1" <"$OUT/results.json"
@@ -97,7 +115,7 @@ problems() {
 
 CPUS=$(nproc)
 export CPUS
-for group in configs multi ring wakeup targets settings; do
+for group in configs multi hostile ring wakeup targets settings; do
 	is "$(problems "$group")" "" "results.json: every $group field is there and sane"
 done
 
