@@ -747,12 +747,20 @@ static int handle_control(struct link *l)
 {
 	char reason[FRAME_CLOSE_MAX + 1];
 
-	if (l->dp.control.type == FRAME_HELLO)
+	switch (l->dp.control.type) {
+	case FRAME_HELLO:
 		return handle_hello(l, &l->dp.control);
-	frame_close_reason(&l->dp.control, reason, sizeof(reason));
-	link_down(l, false, "the peer closed the channel: %s",
-		  reason[0] ? reason : "(no reason given)");
-	return -1;
+	case FRAME_CLOSE:
+		frame_close_reason(&l->dp.control, reason, sizeof(reason));
+		link_down(l, false, "the peer closed the channel: %s",
+			  reason[0] ? reason : "(no reason given)");
+		return -1;
+	default:
+		/* frame.c lets no other type through; a new one must be handled here */
+		link_down(l, true, "control frame of type %u, which this end does not handle",
+			  l->dp.control.type);
+		return -1;
+	}
 }
 
 /* --- service ------------------------------------------------------------------------------------ */

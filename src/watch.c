@@ -260,12 +260,12 @@ static bool list_add(struct wlink ***list, size_t *n, size_t *cap, struct wlink 
 	return true;
 }
 
-static void link_free(void *p);
+static void wlink_free(void *p);
 
 /* Freed after the current round, when no event of this one can point at it any more. */
 static void bury(struct watcher *w, struct wlink *l)
 {
-	loop_defer_free(&w->loop, l, link_free);
+	loop_defer_free(&w->loop, l, wlink_free);
 }
 
 /* A retired link's last hook ended: now it may go. */
@@ -547,7 +547,7 @@ static void read_peer_key(struct wlink *l, int64_t now)
 }
 
 /* When the link has something to do next (0: nothing). */
-static int64_t link_deadline(const struct wlink *l)
+static int64_t wlink_deadline(const struct wlink *l)
 {
 	int64_t t = l->watching ? watch_pace_deadline(&l->peer_pace) : 0;
 
@@ -663,7 +663,7 @@ static void on_xenstore_back(struct loop *lp)
 
 /* --- links ----------------------------------------------------------------------------------- */
 
-static struct wlink *link_new(struct watcher *w, const struct link_config *cfg)
+static struct wlink *wlink_new(struct watcher *w, const struct link_config *cfg)
 {
 	struct wlink *l = calloc(1, sizeof(*l));
 
@@ -699,7 +699,7 @@ static void link_retire(struct wlink *l)
 	bury(l->w, l);
 }
 
-static void link_free(void *p)
+static void wlink_free(void *p)
 {
 	struct wlink *l = p;
 
@@ -771,7 +771,7 @@ static void reload(struct watcher *w)
 			link_change(l, &cfgs[j]);
 			changed++;
 		} else if (!l) {
-			l = link_new(w, &cfgs[j]);
+			l = wlink_new(w, &cfgs[j]);
 			added += l != NULL;
 		}
 		links[j] = l;
@@ -855,7 +855,7 @@ static int64_t next_deadline(struct loop *lp)
 	int64_t first = 0;
 
 	for (size_t i = 0; i < w->n_links; i++) {
-		int64_t t = link_deadline(w->links[i]);
+		int64_t t = wlink_deadline(w->links[i]);
 
 		if (t && (!first || t < first))
 			first = t;
@@ -914,7 +914,7 @@ static int start_links(struct watcher *w, const struct link_config *cfgs, size_t
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct wlink *l = link_new(w, &cfgs[i]);
+		struct wlink *l = wlink_new(w, &cfgs[i]);
 
 		if (l)
 			w->links[w->n_links++] = l;

@@ -10,7 +10,7 @@
  * line; a success is a configuration the daemon can use as it is (every
  * field inside the documented limits).
  *
- *   make fuzz-smoke-config            a bounded run
+ *   build/fuzz/fuzz-config -max_total_time=30   a bounded run (make fuzz-smoke: all)
  *   build/fuzz/fuzz-config CORPUS     an open-ended one
  */
 #include <stdio.h>

@@ -18,7 +18,7 @@
  * virtio-net header that frame_vnet_check() passes; it rebuilds to a frame
  * that parses the same; an error always comes with a reason.
  *
- *   make fuzz-smoke-frame           a bounded run
+ *   build/fuzz/fuzz-frame -max_total_time=30   a bounded run (make fuzz-smoke: all)
  *   build/fuzz/fuzz-frame CORPUS    an open-ended one
  */
 #include <stdio.h>
