@@ -4,7 +4,8 @@
  * daemon things. The protocol, one exchange per connection:
  *
  *   request:  one line, a command and its arguments separated by spaces
- *             ("status", "status json", "reload"), at most 255 bytes
+ *             ("status", "status json", either with "link NAME" after it
+ *             for one link; "reload"), at most 255 bytes
  *   answer:   "ok\n" and the command's output, or "error: MESSAGE\n";
  *             then the daemon closes the connection
  *

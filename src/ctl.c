@@ -2,7 +2,7 @@
 /*
  * vchan-tunctl: asks a running vchan-tund over its control socket.
  *
- *   vchan-tunctl [--control PATH] status [--json]
+ *   vchan-tunctl [--control PATH] status [--json] [LINK]
  *   vchan-tunctl [--control PATH] reload
  *
  * Exit status: 0 on success, 1 when the daemon cannot be reached or reports
@@ -30,12 +30,13 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: " PROG " [--control PATH] status [--json]\n"
+		"usage: " PROG " [--control PATH] status [--json] [LINK]\n"
 		"       " PROG " [--control PATH] reload\n"
 		"\n"
 		"Asks the running vchan-tund.\n"
 		"\n"
-		"  status             every link: state, peer, rings, counters, last error\n"
+		"  status [LINK]      every link (or LINK alone): state, peer, rings, counters,\n"
+		"                     last error\n"
 		"      --json         the same as one JSON object\n"
 		"  reload             re-read the configuration directory (as SIGHUP does),\n"
 		"                     and say what changed or why not\n"
@@ -153,6 +154,19 @@ out:
 	return ret;
 }
 
+/* A link name goes on the request line as one word: printable, no space, not too long. */
+static bool one_word(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > CONTROL_LINE_MAX / 2)
+		return false;
+	for (; *s; s++)
+		if (*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -162,7 +176,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = CONTROL_DEFAULT_PATH, *cmd;
+	const char *path = CONTROL_DEFAULT_PATH, *cmd, *link = NULL;
+	char request[CONTROL_LINE_MAX];
 	bool json = false;
 	int ch;
 
@@ -188,11 +203,18 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		bad_usage("expected a command: status or reload");
-	if (argc - optind > 1)
-		bad_usage("unexpected argument '%s'", argv[optind + 1]);
 	cmd = argv[optind];
-	if (!strcmp(cmd, "status"))
-		return ask(path, json ? "status json\n" : "status\n");
+	if (!strcmp(cmd, "status") && argc - optind == 2)
+		link = argv[optind + 1];
+	else if (argc - optind > 1)
+		bad_usage("unexpected argument '%s'", argv[optind + 1]);
+	if (link && !one_word(link))
+		bad_usage("'%s' is not a link name", link);
+	if (!strcmp(cmd, "status")) {
+		snprintf(request, sizeof(request), "status%s%s%s\n", json ? " json" : "",
+			 link ? " link " : "", link ? link : "");
+		return ask(path, request);
+	}
 	if (json)
 		bad_usage("--json goes with status");
 	if (!strcmp(cmd, "reload"))

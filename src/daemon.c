@@ -400,37 +400,56 @@ static void stop_links(struct daemon *d, const char *why)
 
 /* --- control ----------------------------------------------------------------------- */
 
-static int status(struct daemon *d, bool json, struct strbuf *out)
+/* Every link's status, or only the link named (NULL: all). */
+static int status(struct daemon *d, bool json, const char *only, struct strbuf *out)
 {
 	struct link_status st;
+	struct link *one = only ? find_link(d->links, d->n_links, only) : NULL;
+	char name[4 * 64 + 1];
+	bool first = true;
 
+	if (only && !one) {
+		sb_printf(out, "no link '%s'", printable(only, name, sizeof(name)));
+		return -1;
+	}
 	if (json)
 		status_json_begin(out, d->env.own_domid);
 	else
-		status_text_begin(out, d->env.own_domid, d->n_links);
+		status_text_begin(out, d->env.own_domid, one ? 1 : d->n_links);
 	for (size_t i = 0; i < d->n_links; i++) {
+		if (one && d->links[i] != one)
+			continue;
 		link_status(d->links[i], &st);
 		if (json)
-			status_json(out, &st, i == 0);
+			status_json(out, &st, first);
 		else
 			status_text(out, &st);
+		first = false;
 	}
 	if (json)
 		status_json_end(out);
 	return 0;
 }
 
+/* "status", "status json", either followed by "link NAME"; "reload". */
 static int on_command(void *ctx, const char *cmd, struct strbuf *out)
 {
 	struct daemon *d = ctx;
+	const char *rest;
+	bool json;
 
-	if (!strcmp(cmd, "status"))
-		return status(d, false, out);
-	if (!strcmp(cmd, "status json"))
-		return status(d, true, out);
 	if (!strcmp(cmd, "reload"))
 		return reload(d, out);
-	sb_printf(out, "unknown command '%.64s': expected 'status', 'status json' or 'reload'",
+	if (!strncmp(cmd, "status", 6) && (!cmd[6] || cmd[6] == ' ')) {
+		rest = cmd + 6;
+		json = !strncmp(rest, " json", 5) && (!rest[5] || rest[5] == ' ');
+		rest += json ? 5 : 0;
+		if (!*rest)
+			return status(d, json, NULL, out);
+		if (!strncmp(rest, " link ", 6) && rest[6] && !strchr(rest + 6, ' '))
+			return status(d, json, rest + 6, out);
+	}
+	sb_printf(out, "unknown command '%.64s': expected 'status [json] [link NAME]' or 'reload'",
 		  cmd);
 	return -1;
 }

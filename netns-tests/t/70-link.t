@@ -125,6 +125,12 @@ ok $? "and prints valid JSON"
 . "$TOP/scripts/bash-completion/vchan-tunctl"
 is "$(PATH="$(dirname "$CTL"):$PATH" _VCHAN_TUN_CONFIG_DIR="$WORK/none" _vchan_tun_links "$WORK/left.sock")" \
 	t70 "the bash completion finds the link's name in the running daemon's status"
+is "$(ctl left status --json t70 | perl -MJSON::PP -e '
+	my $s = decode_json(do { local $/; <STDIN> });
+	print scalar @{$s->{links}}, " ", $s->{links}[0]{name}')" "1 t70" "status --json t70: that link alone"
+like "$(ctl left status t70)" 't70' "status t70: the link, in text"
+out=$("$CTL" --control "$WORK/left.sock" status nosuch 2>&1)
+is "$?,$out" "1,vchan-tunctl: no link 'nosuch'" "status nosuch: exit 1, and the daemon says why"
 is "$(field left t70 state)" RUNNING "JSON: state RUNNING"
 is "$(field left t70 role)" server "JSON: role server"
 is "$(field right t70 role)" client "JSON: the other end is the client"
