@@ -113,7 +113,8 @@ unsigned int flap_down(struct flap *f, int64_t now)
 
 bool flap_quiet(const struct flap *f, int64_t now)
 {
-	return decayed(f, now) >= FLAP_QUIET || (f->held_ms && now - f->held_ms < FLAP_REPORT_MS);
+	return decayed(f, now) >= FLAP_QUIET || (f->held_ms && now - f->held_ms < FLAP_REPORT_MS) ||
+	       (f->reported_ms && now - f->reported_ms < FLAP_REPORT_MS);
 }
 
 bool flap_report(struct flap *f, int64_t now, unsigned int *count)

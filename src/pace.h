@@ -24,9 +24,11 @@
  *   2000); one that does so as fast as it can is held to about two
  *   connections a second.
  *   While the penalty is at FLAP_QUIET or more (a second connection ended
- *   within a second or so of the first), and for FLAP_REPORT_MS after a wait, the link is
- *   quiet: its connections are not worth a log line each, and flap_report()
- *   says, at most once per FLAP_REPORT_MS, how many there were.
+ *   within a second or so of the first), and for FLAP_REPORT_MS after a
+ *   wait or a report, the link is quiet: its connections are not worth a
+ *   log line each (a peer whose changes XenStore pacing spaces out would
+ *   otherwise get a line per change), and flap_report() says, at most once
+ *   per FLAP_REPORT_MS, how many there were.
  */
 #ifndef VCHAN_TUN_PACE_H
 #define VCHAN_TUN_PACE_H
