@@ -41,13 +41,13 @@ struct control {
 	unsigned int n_clients;
 };
 
-static int make_addr(const char *path, struct sockaddr_un *sa, char *err, size_t len)
+static int make_addr(const char *path, struct sockaddr_un *sa, struct error *err)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa->sun_path)) {
-		snprintf(err, len, "control socket path '%s' is longer than %zu characters", path,
-			 sizeof(sa->sun_path) - 1);
+		error_set(err, 0, "control socket path '%s' is longer than %zu characters", path,
+			  sizeof(sa->sun_path) - 1);
 		return -1;
 	}
 	memcpy(sa->sun_path, path, strlen(path) + 1);
@@ -55,7 +55,7 @@ static int make_addr(const char *path, struct sockaddr_un *sa, char *err, size_t
 }
 
 /* /run/vchan-tun may not exist yet after a boot: make it (one level only). */
-static int make_dir(const char *path, char *err, size_t len)
+static int make_dir(const char *path, struct error *err)
 {
 	char copy[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const char *dir;
@@ -64,13 +64,13 @@ static int make_dir(const char *path, char *err, size_t len)
 	dir = dirname(copy);
 	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
 		return 0;
-	snprintf(err, len, "cannot create directory %s for the control socket: %s", dir,
-		 strerror(errno));
+	error_set(err, errno, "cannot create directory %s for the control socket: %s", dir,
+		  strerror(errno));
 	return -1;
 }
 
 /* A socket file left by a daemon that died is removed; one a daemon answers on is not. */
-static int clear_stale(const struct sockaddr_un *sa, char *err, size_t len)
+static int clear_stale(const struct sockaddr_un *sa, struct error *err)
 {
 	struct stat st;
 	int fd, rc;
@@ -78,18 +78,18 @@ static int clear_stale(const struct sockaddr_un *sa, char *err, size_t len)
 	if (lstat(sa->sun_path, &st) < 0)
 		return 0;
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, len, "%s exists and is not a socket", sa->sun_path);
+		error_set(err, 0, "%s exists and is not a socket", sa->sun_path);
 		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, len, "socket: %s", strerror(errno));
+		error_set(err, errno, "socket: %s", strerror(errno));
 		return -1;
 	}
 	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
 	close(fd);
 	if (rc == 0) {
-		snprintf(err, len, "another vchan-tund answers on %s", sa->sun_path);
+		error_set(err, 0, "another vchan-tund answers on %s", sa->sun_path);
 		return -1;
 	}
 	unlink(sa->sun_path);
@@ -227,20 +227,19 @@ static void on_listen(struct ev_source *src, uint32_t events)
 	c->n_clients++;
 }
 
-struct control *control_open(const char *path, int epfd, control_fn fn, void *ctx, char *err,
-			     size_t len)
+struct control *control_open(const char *path, int epfd, control_fn fn, void *ctx,
+			     struct error *err)
 {
 	struct control *c;
 	struct sockaddr_un sa;
 	mode_t old_mask;
 	int rc;
 
-	if (make_addr(path, &sa, err, len) || make_dir(path, err, len) ||
-	    clear_stale(&sa, err, len))
+	if (make_addr(path, &sa, err) || make_dir(path, err) || clear_stale(&sa, err))
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		snprintf(err, len, "out of memory");
+		error_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	c->epfd = epfd;
@@ -249,7 +248,7 @@ struct control *control_open(const char *path, int epfd, control_fn fn, void *ct
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
-		snprintf(err, len, "socket: %s", strerror(errno));
+		error_set(err, errno, "socket: %s", strerror(errno));
 		free(c);
 		return NULL;
 	}
@@ -258,16 +257,16 @@ struct control *control_open(const char *path, int epfd, control_fn fn, void *ct
 	rc = bind(c->fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old_mask);
 	if (rc < 0) {
-		snprintf(err, len, "cannot bind %s: %s", path, strerror(errno));
+		error_set(err, errno, "cannot bind %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (listen(c->fd, 16) < 0) {
-		snprintf(err, len, "cannot listen on %s: %s", path, strerror(errno));
+		error_set(err, errno, "cannot listen on %s: %s", path, strerror(errno));
 		unlink(path);
 		goto fail;
 	}
 	if (ev_add(epfd, c->fd, &c->src, on_listen) < 0) {
-		snprintf(err, len, "epoll_ctl: %s", strerror(errno));
+		error_set(err, errno, "epoll_ctl: %s", strerror(errno));
 		unlink(path);
 		goto fail;
 	}

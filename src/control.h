@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "error.h"
 #include "strbuf.h"
 
 #define CONTROL_DEFAULT_PATH	"/run/vchan-tun/control"
@@ -32,8 +33,8 @@ struct control;
  * refusing one a live daemon answers on) and registers it in epfd.
  * NULL on failure, with the reason in err.
  */
-struct control *control_open(const char *path, int epfd, control_fn fn, void *ctx, char *err,
-			     size_t len);
+struct control *control_open(const char *path, int epfd, control_fn fn, void *ctx,
+			     struct error *err);
 
 /* Closes every connection and removes the socket. */
 void control_close(struct control *c);

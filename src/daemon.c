@@ -493,7 +493,7 @@ static void on_domains(struct loop *lp, bool released, bool introduced)
 {
 	struct daemon *d = daemon_of(lp);
 	struct xstore_domain *doms = NULL;
-	char err[XSTORE_ERR_LEN] = "";
+	struct error err = { .msg = "" };
 	bool names = false;
 	size_t n = 0;
 
@@ -504,10 +504,10 @@ static void on_domains(struct loop *lp, bool released, bool introduced)
 	for (size_t i = 0; i < d->n_links; i++)
 		names |= link_cfg(d->links[i])->peer_is_name;
 	/* one listing for every link: a dozen links need not read XenStore a dozen times */
-	if (names && xstore_list_domains(lp->xs, &doms, &n, err, sizeof(err)))
+	if (names && xstore_list_domains(lp->xs, &doms, &n, &err))
 		doms = NULL;
 	for (size_t i = 0; i < d->n_links; i++)
-		link_on_introduce(d->links[i], doms, n, err);
+		link_on_introduce(d->links[i], doms, n, err.msg);
 	free(doms);
 }
 
@@ -583,23 +583,23 @@ static const struct loop_ops daemon_ops = {
 
 static int setup(struct daemon *d)
 {
-	char err[LOOP_ERR_LEN];
+	struct error err;
 
-	if (loop_open(&d->loop, &daemon_ops, d, err, sizeof(err))) {
-		log_msg(LOG_ERR, "%s", err);
+	if (loop_open(&d->loop, &daemon_ops, d, &err)) {
+		log_msg(LOG_ERR, "%s", err.msg);
 		return -1;
 	}
 	d->env.epfd = d->loop.epfd;
 	d->env.xs = d->loop.xs;
 	d->env.own_domid = d->loop.own_domid;
-	d->env.nl = netlink_open(err, sizeof(err));
+	d->env.nl = netlink_open(&err);
 	if (!d->env.nl) {
-		log_msg(LOG_ERR, "%s", err);
+		log_msg(LOG_ERR, "%s", err.msg);
 		return -1;
 	}
-	d->ctl = control_open(d->o->control, d->loop.epfd, on_command, d, err, sizeof(err));
+	d->ctl = control_open(d->o->control, d->loop.epfd, on_command, d, &err);
 	if (!d->ctl) {
-		log_msg(LOG_ERR, "%s", err);
+		log_msg(LOG_ERR, "%s", err.msg);
 		return -1;
 	}
 	return 0;

@@ -33,22 +33,20 @@ static const struct {
 	{ "ipv4", "accept_source_route", "0" },
 };
 
-static int take_no_orders(const char *ifname, char *err, size_t len)
+static int take_no_orders(const char *ifname, struct error *err)
 {
-	char why[NETLINK_ERR_LEN];
+	struct error why;
 
 	for (size_t i = 0; i < ARRAY_SIZE(no_orders); i++) {
 		int rc = netlink_dev_sysctl(ifname, no_orders[i].family, no_orders[i].key,
-					    no_orders[i].value, why, sizeof(why));
+					    no_orders[i].value, &why);
 
 		/* a kernel without IPv6 takes no IPv6 orders either */
 		if (rc == -ENOENT && !strcmp(no_orders[i].family, "ipv6"))
 			continue;
-		if (rc) {
-			snprintf(err, len, "cannot stop %s from taking routes and addresses from the "
-				 "peer: %s", ifname, why);
-			return rc;
-		}
+		if (rc)
+			return error_set(err, why.err, "cannot stop %s from taking routes and "
+					 "addresses from the peer: %s", ifname, why.msg);
 	}
 	return 0;
 }
@@ -74,7 +72,7 @@ static const struct config_addr *peer_of(const struct link_config *cfg, size_t i
 }
 
 static int add_addresses(struct device *dev, const struct link_config *cfg, struct netlink *nl,
-			 char *err, size_t len)
+			 struct error *err)
 {
 	for (size_t i = 0; i < cfg->n_addrs; i++) {
 		const struct config_addr *a = &cfg->addrs[i], *p = peer_of(cfg, i);
@@ -85,7 +83,7 @@ static int add_addresses(struct device *dev, const struct link_config *cfg, stru
 			.prefix = p && p->prefix_set ? p->prefix : a->prefix,
 			.nodad = true,
 		};
-		int rc = netlink_addr_add(nl, dev->tun.name, &na, err, len);
+		int rc = netlink_addr_add(nl, dev->tun.name, &na, err);
 
 		if (rc)
 			return rc;
@@ -105,14 +103,14 @@ static bool has_ipv6(const struct config_addr *a, size_t n)
 static void wait_peer_routes(struct device *dev, const struct link_config *cfg,
 			     struct netlink *nl)
 {
-	char err[NETLINK_ERR_LEN];
+	struct error err;
 
 	for (size_t i = 0; i < cfg->n_peer_addrs; i++) {
 		if (cfg->peer_addrs[i].family != AF_INET6)
 			continue;
 		if (netlink_wait_route(nl, dev->tun.name, &cfg->peer_addrs[i], PEER_ROUTE_WAIT_MS,
-				       err, sizeof(err)))
-			log_link(LOG_WARNING, cfg->name, "%s", err);
+				       &err))
+			log_link(LOG_WARNING, cfg->name, "%s", err.msg);
 	}
 }
 
@@ -124,60 +122,58 @@ static void wait_peer_routes(struct device *dev, const struct link_config *cfg,
  * takes, while its state key says it is not connected, so no watcher minds.
  */
 static int watched_addresses(struct device *dev, const struct link_config *cfg,
-			     struct netlink *nl, char *err, size_t len)
+			     struct netlink *nl, struct error *err)
 {
-	char down_err[NETLINK_ERR_LEN], why[NETLINK_ERR_LEN];
+	struct error down_err, why;
 	struct netlink_link st;
 	bool flip;
 	int rc, down;
 
 	if (!has_ipv6(cfg->addrs, cfg->n_addrs))
-		return add_addresses(dev, cfg, nl, err, len);
-	rc = netlink_dev_sysctl(dev->tun.name, "ipv6", "keep_addr_on_down", "1", why, sizeof(why));
-	if (rc) {
-		snprintf(err, len, "cannot keep the IPv6 addresses of %s while it is down: %s",
-			 dev->tun.name, why);
-		return rc;
-	}
-	rc = netlink_link_get(nl, dev->tun.name, &st, err, len);
+		return add_addresses(dev, cfg, nl, err);
+	rc = netlink_dev_sysctl(dev->tun.name, "ipv6", "keep_addr_on_down", "1", &why);
+	if (rc)
+		return error_set(err, why.err, "cannot keep the IPv6 addresses of %s while it "
+				 "is down: %s", dev->tun.name, why.msg);
+	rc = netlink_link_get(nl, dev->tun.name, &st, err);
 	if (rc)
 		return rc;
 	flip = has_ipv6(cfg->peer_addrs, cfg->n_peer_addrs) && !(st.flags & IFF_UP);
 	if (flip)
-		rc = netlink_set_up(nl, dev->tun.name, true, err, len);
+		rc = netlink_set_up(nl, dev->tun.name, true, err);
 	if (!rc)
-		rc = add_addresses(dev, cfg, nl, err, len);
+		rc = add_addresses(dev, cfg, nl, err);
 	if (!flip)
 		return rc;
 	if (!rc)
 		wait_peer_routes(dev, cfg, nl);
 	/* down again even after an error: the device is the watcher's to set up */
-	down = netlink_set_up(nl, dev->tun.name, false, down_err, sizeof(down_err));
+	down = netlink_set_up(nl, dev->tun.name, false, &down_err);
 	if (!rc && down)
-		snprintf(err, len, "%s", down_err);
+		*err = down_err;
 	return rc ? rc : down;
 }
 
 static int configure(struct device *dev, const struct link_config *cfg, struct netlink *nl,
-		     char *err, size_t len)
+		     struct error *err)
 {
 	int rc;
 
 	if (dev->tun.persist != cfg->persistent) {
-		rc = tun_set_persist(&dev->tun, cfg->persistent, err, len);
+		rc = tun_set_persist(&dev->tun, cfg->persistent, err);
 		if (rc)
 			return rc;
 	}
-	rc = take_no_orders(dev->tun.name, err, len);
+	rc = take_no_orders(dev->tun.name, err);
 	if (!rc)
-		rc = netlink_set_mtu(nl, dev->tun.name, cfg->mtu, err, len);
+		rc = netlink_set_mtu(nl, dev->tun.name, cfg->mtu, err);
 	if (!rc && cfg->watched)
-		return watched_addresses(dev, cfg, nl, err, len);
+		return watched_addresses(dev, cfg, nl, err);
 	/* up before the addresses: Linux routes an IPv6 peer only if added to a link that is up */
 	if (!rc)
-		rc = netlink_set_up(nl, dev->tun.name, true, err, len);
+		rc = netlink_set_up(nl, dev->tun.name, true, err);
 	if (!rc)
-		rc = add_addresses(dev, cfg, nl, err, len);
+		rc = add_addresses(dev, cfg, nl, err);
 	return rc;
 }
 
@@ -208,7 +204,7 @@ static uint32_t features_of_offload(const struct tun_dev *t)
 	return frame_features_normalize(features);
 }
 
-int device_offload(struct device *dev, uint32_t features, char *err, size_t len)
+int device_offload(struct device *dev, uint32_t features, struct error *err)
 {
 	unsigned int offload = 0;
 
@@ -217,13 +213,13 @@ int device_offload(struct device *dev, uint32_t features, char *err, size_t len)
 	for (size_t i = 0; i < ARRAY_SIZE(offload_map); i++)
 		if (features & offload_map[i].feature)
 			offload |= offload_map[i].offload;
-	return tun_set_offload(&dev->tun, offload, err, len);
+	return tun_set_offload(&dev->tun, offload, err);
 }
 
 /* --- the device ------------------------------------------------------------------------------ */
 
-int device_open(struct device *dev, const struct link_config *cfg, struct netlink *nl, char *err,
-		size_t len)
+int device_open(struct device *dev, const struct link_config *cfg, struct netlink *nl,
+		struct error *err)
 {
 	struct tun_opts o = {
 		.mode = cfg->mode == CONFIG_MODE_TAP ? TUN_MODE_TAP : TUN_MODE_TUN,
@@ -232,19 +228,17 @@ int device_open(struct device *dev, const struct link_config *cfg, struct netlin
 	};
 	int rc;
 
-	rc = tun_create(&dev->tun, cfg->ifname, &o, err, len);
+	rc = tun_create(&dev->tun, cfg->ifname, &o, err);
 	if (rc == -EBUSY)
-		rc = tun_attach(&dev->tun, cfg->ifname, &o, err, len);
-	if (rc == -EBUSY) {
-		snprintf(err, len, "device %s is held by another process (another vchan-tund "
-			 "serving this link?): not touching it, nor the link's keys in XenStore",
-			 cfg->ifname);
-		return rc;
-	}
+		rc = tun_attach(&dev->tun, cfg->ifname, &o, err);
+	if (rc == -EBUSY)
+		return error_set(err, EBUSY, "device %s is held by another process (another "
+				 "vchan-tund serving this link?): not touching it, nor the link's "
+				 "keys in XenStore", cfg->ifname);
 	if (rc)
 		return rc;
 	dev->carrier = false;
-	rc = configure(dev, cfg, nl, err, len);
+	rc = configure(dev, cfg, nl, err);
 	if (rc) {
 		tun_close(&dev->tun);
 		return rc;
@@ -270,15 +264,15 @@ void device_close(struct device *dev)
 
 void device_carrier(struct device *dev, bool on, const char *link)
 {
-	char err[TUN_ERR_LEN];
+	struct error err;
 
 	if (!dev->open || dev->carrier == on)
 		return;
 	dev->carrier = on;
 	if (!dev->tun.carrier_ctl)
 		return;
-	if (tun_set_carrier(&dev->tun, on, err, sizeof(err)))
-		log_link(LOG_WARNING, link, "%s", err);
+	if (tun_set_carrier(&dev->tun, on, &err))
+		log_link(LOG_WARNING, link, "%s", err.msg);
 }
 
 long long device_tx_dropped(const struct device *dev)

@@ -9,8 +9,9 @@
  * hooks. Then its carrier, which follows the peer, and its offloads, which
  * follow the handshake.
  *
- * Errors: 0, or a negative errno with one line in err naming the device
- * and what failed (-EBUSY: another process holds it).
+ * Errors: 0, or a negative errno, with that errno and one line naming the
+ * device and what failed in the struct error (error.h) (-EBUSY: another
+ * process holds it).
  */
 #ifndef VCHAN_TUN_DEVICE_H
 #define VCHAN_TUN_DEVICE_H
@@ -20,6 +21,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "error.h"
 #include "tun.h"
 
 struct netlink;
@@ -36,8 +38,8 @@ struct device {
  * off, and sets it up. -EBUSY, with a message saying so, when another
  * process (another vchan-tund serving the link?) holds it.
  */
-int device_open(struct device *dev, const struct link_config *cfg, struct netlink *nl, char *err,
-		size_t len);
+int device_open(struct device *dev, const struct link_config *cfg, struct netlink *nl,
+		struct error *err);
 
 /* Closing removes a device that is not persistent, addresses and all. */
 void device_close(struct device *dev);
@@ -46,7 +48,7 @@ void device_close(struct device *dev);
 void device_carrier(struct device *dev, bool on, const char *link);
 
 /* The offloads the kernel may hand us, for a link that agreed on these FRAME_FEAT_*. */
-int device_offload(struct device *dev, uint32_t features, char *err, size_t len);
+int device_offload(struct device *dev, uint32_t features, struct error *err);
 
 /* Packets the kernel dropped in front of the device, unread (its tx_dropped); -1 if unknown. */
 long long device_tx_dropped(const struct device *dev);

@@ -214,7 +214,7 @@ static int spawn(struct hook *h, const char *path, char *const argv[], char *con
 }
 
 int hook_start(struct hook *h, const char *link, const char *path, const char *action,
-	       char *const env[], unsigned int timeout_s, char *err, size_t len)
+	       char *const env[], unsigned int timeout_s, struct error *err)
 {
 	char *argv[] = { (char *)path, (char *)action, NULL };
 	int pipefd[2], rc;
@@ -225,14 +225,14 @@ int hook_start(struct hook *h, const char *link, const char *path, const char *a
 	h->terminated = h->killed = false;
 	h->line_len = 0;
 	if (pipe2(pipefd, O_CLOEXEC)) {
-		snprintf(err, len, "cannot run hook %s: pipe: %s", path, strerror(errno));
+		error_set(err, errno, "cannot run hook %s: pipe: %s", path, strerror(errno));
 		return -1;
 	}
 	rc = spawn(h, path, argv, env, pipefd[1]);
 	close(pipefd[1]);
 	h->out_fd = pipefd[0];
 	if (rc) {
-		snprintf(err, len, "cannot run hook %s: %s", path, strerror(rc));
+		error_set(err, rc, "cannot run hook %s: %s", path, strerror(rc));
 		cleanup(h);
 		return -1;
 	}
@@ -244,8 +244,8 @@ int hook_start(struct hook *h, const char *link, const char *path, const char *a
 	    ev_add(h->epfd, h->out_fd, &h->out_src, on_output) ||
 	    ev_add(h->epfd, h->timer_fd, &h->timer_src, on_timer)) {
 		/* it runs, but we could not follow it: end it rather than lose it */
-		snprintf(err, len, "cannot follow hook %s (pid %d): %s", path, h->pid,
-			 strerror(errno));
+		error_set(err, errno, "cannot follow hook %s (pid %d): %s", path, h->pid,
+			  strerror(errno));
 		kill(-h->pid, SIGKILL);
 		if (h->pidfd >= 0) {
 			siginfo_t si;
@@ -350,7 +350,7 @@ static int job_env(struct hook_job *j, const struct hook_link *l)
 
 static void start_next(struct hook_queue *q)
 {
-	char err[HOOK_ERR_LEN];
+	struct error err;
 
 	while (!hook_running(&q->hook) && q->jobs) {
 		struct hook_job *j = q->jobs;
@@ -360,8 +360,8 @@ static void start_next(struct hook_queue *q)
 			q->tail = &q->jobs;
 		q->n_jobs--;
 		if (hook_start(&q->hook, q->link, j->path, j->up ? "up" : "down", j->env,
-			       q->timeout_s, err, sizeof(err)))
-			log_link(LOG_ERR, q->link, "%s", err);
+			       q->timeout_s, &err))
+			log_link(LOG_ERR, q->link, "%s", err.msg);
 		job_free(j);
 	}
 }

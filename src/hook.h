@@ -23,11 +23,11 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "error.h"
 #include "event.h"
 
 #define HOOK_LINE_MAX		512	/* longer output lines are logged in pieces */
 #define HOOK_KILL_GRACE_S	2
-#define HOOK_ERR_LEN		256
 /* Transitions waiting per link; a link flapping faster than its hooks run loses down/up pairs. */
 #define HOOK_QUEUE_MAX		8
 
@@ -55,7 +55,7 @@ void hook_init(struct hook *h, int epfd, void (*done)(struct hook *h));
  * could not be started: nothing runs and done() will not be called).
  */
 int hook_start(struct hook *h, const char *link, const char *path, const char *action,
-	       char *const env[], unsigned int timeout_s, char *err, size_t len);
+	       char *const env[], unsigned int timeout_s, struct error *err);
 
 bool hook_running(const struct hook *h);
 

@@ -171,8 +171,9 @@ static const char *state_value(enum link_state state)
 static void state_publish(struct link *l)
 {
 	const char *value = l->dev.open ? state_value(l->state) : NULL;
-	char path[CONFIG_XS_PATH_MAX + 1] = "", err[XSTORE_ERR_LEN];
+	char path[CONFIG_XS_PATH_MAX + 1] = "";
 	unsigned int peer = l->peer_known ? l->peer_domid : l->cfg.peer_domid;
+	struct error err;
 
 	if (value && (l->peer_known || !l->cfg.peer_is_name) &&
 	    xstore_state_path(&l->cfg, l->env->own_domid, peer, path, sizeof(path)))
@@ -187,9 +188,8 @@ static void state_publish(struct link *l)
 	l->state_value = NULL;
 	if (!value)
 		return;
-	if (xstore_write_shared(l->env->xs, path, value, l->env->own_domid, peer, err,
-				sizeof(err))) {
-		log_link(LOG_WARNING, l->cfg.name, "cannot publish the link's state: %s", err);
+	if (xstore_write_shared(l->env->xs, path, value, l->env->own_domid, peer, &err)) {
+		log_link(LOG_WARNING, l->cfg.name, "cannot publish the link's state: %s", err.msg);
 		return;
 	}
 	snprintf(l->state_path, sizeof(l->state_path), "%s", path);
@@ -233,9 +233,9 @@ static void epoll_set(struct link *l, int op, int fd, uint32_t events, struct ev
 
 static void on_tun(struct ev_source *src, uint32_t events);
 
-static int device_up(struct link *l, char *err, size_t len)
+static int device_up(struct link *l, struct error *err)
 {
-	int rc = device_open(&l->dev, &l->cfg, l->env->nl, err, len);
+	int rc = device_open(&l->dev, &l->cfg, l->env->nl, err);
 
 	if (rc)
 		return rc;
@@ -417,7 +417,7 @@ static void client_try(struct link *l)
 /* Client: watch the path (the first event comes at once and makes the first try). */
 static void client_begin(struct link *l)
 {
-	char err[XSTORE_ERR_LEN];
+	struct error err;
 
 	set_state(l, LINK_CONNECTING);
 	if (l->watching && !strcmp(l->watch_path, l->xs_path)) {
@@ -425,8 +425,8 @@ static void client_begin(struct link *l)
 		return;
 	}
 	client_unwatch(l);
-	if (xstore_watch(l->env->xs, l->xs_path, l->token, err, sizeof(err))) {
-		fail_retry(l, "%s", err);
+	if (xstore_watch(l->env->xs, l->xs_path, l->token, &err)) {
+		fail_retry(l, "%s", err.msg);
 		return;
 	}
 	snprintf(l->watch_path, sizeof(l->watch_path), "%s", l->xs_path);
@@ -484,11 +484,11 @@ static void peer_find_and_connect(struct link *l, const struct xstore_domain *do
 {
 	const struct link_config *cfg = &l->cfg;
 	unsigned int server, client;
-	char err[ERR_LEN];
+	struct error err;
 
 	/* the device first: it is what makes this daemon the link's one owner */
-	if (!l->dev.open && device_up(l, err, sizeof(err))) {
-		fail_retry(l, "%s", err);
+	if (!l->dev.open && device_up(l, &err)) {
+		fail_retry(l, "%s", err.msg);
 		return;
 	}
 	if (!peer_find(l, doms, n, list_err))
@@ -509,12 +509,12 @@ static void peer_find_and_connect(struct link *l, const struct xstore_domain *do
 static void connect_peer(struct link *l)
 {
 	struct xstore_domain *doms = NULL;
-	char err[XSTORE_ERR_LEN] = "";
+	struct error err = { .msg = "" };
 	size_t n = 0;
 
-	if (l->cfg.peer_is_name && xstore_list_domains(l->env->xs, &doms, &n, err, sizeof(err)))
+	if (l->cfg.peer_is_name && xstore_list_domains(l->env->xs, &doms, &n, &err))
 		doms = NULL;
-	peer_find_and_connect(l, doms, n, err);
+	peer_find_and_connect(l, doms, n, err.msg);
 	free(doms);
 }
 
@@ -707,7 +707,8 @@ static int handle_hello(struct link *l, const struct frame *f)
 	const char *why = NULL;
 	size_t cap, need, vnet;
 	uint32_t offload;
-	char buf[160], err[TUN_ERR_LEN];
+	struct error err;
+	char buf[160];
 
 	if (frame_hello_parse(f, &peer, &why) != FRAME_OK) {
 		l->dp.st.rx_malformed++;
@@ -730,8 +731,8 @@ static int handle_hello(struct link *l, const struct frame *f)
 	offload = lim.features;
 	if (cap < frame_payload_max(lim.mode, l->cfg.mtu, offload))
 		offload &= ~FRAME_FEAT_GSO;
-	if (device_offload(&l->dev, offload, err, sizeof(err))) {
-		link_down(l, true, "%s", err);
+	if (device_offload(&l->dev, offload, &err)) {
+		link_down(l, true, "%s", err.msg);
 		return -1;
 	}
 	vnet = lim.features & FRAME_FEAT_VNET_HDR ? FRAME_VNET_HDR_LEN : 0;
@@ -992,11 +993,11 @@ void link_on_deadline(struct link *l, int64_t now)
 			link_service(l);
 	}
 	if (l->watching && watch_pace_unmute(&l->watch_pace, now)) {
-		char err[XSTORE_ERR_LEN];
+		struct error err;
 
 		/* it fires once at once, and says what we missed; failing, try later */
-		if (xstore_watch(l->env->xs, l->watch_path, l->token, err, sizeof(err))) {
-			log_link(LOG_WARNING, l->cfg.name, "%s", err);
+		if (xstore_watch(l->env->xs, l->watch_path, l->token, &err)) {
+			log_link(LOG_WARNING, l->cfg.name, "%s", err.msg);
 			l->watch_pace.muted = true;
 			l->watch_pace.unmute_ms = now + PACE_MUTE_MAX_MS;
 		}

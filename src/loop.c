@@ -101,13 +101,13 @@ static void on_xenstore(struct ev_source *src, uint32_t events)
  */
 static void xs_reconnect(struct loop *lp)
 {
-	char err[XSTORE_ERR_LEN];
+	struct error err;
 
-	if (xstore_reconnect(lp->xs, err, sizeof(err))) {
+	if (xstore_reconnect(lp->xs, &err)) {
 		lp->xs_backoff_ms = lp->xs_backoff_ms ? lp->xs_backoff_ms * 2 : LOOP_XS_RETRY_MIN_MS;
 		if (lp->xs_backoff_ms > LOOP_XS_RETRY_MAX_MS)
 			lp->xs_backoff_ms = LOOP_XS_RETRY_MAX_MS;
-		log_msg(LOG_DEBUG, "%s (retrying in %u ms)", err, lp->xs_backoff_ms);
+		log_msg(LOG_DEBUG, "%s (retrying in %u ms)", err.msg, lp->xs_backoff_ms);
 		lp->xs_retry_ms = now_ms() + lp->xs_backoff_ms;
 		return;
 	}
@@ -203,27 +203,27 @@ void loop_defer_free(struct loop *lp, void *p, void (*free_fn)(void *p))
 
 /* --- setting up ---------------------------------------------------------------------------- */
 
-int loop_open(struct loop *lp, const struct loop_ops *ops, void *ctx, char *err, size_t len)
+int loop_open(struct loop *lp, const struct loop_ops *ops, void *ctx, struct error *err)
 {
 	*lp = (struct loop){ .epfd = -1, .sig_fd = -1, .ops = ops, .ctx = ctx };
 	rate_init(&lp->xs_rate, LOOP_XS_BURST, LOOP_XS_INTERVAL_MS);
 	lp->sig_fd = ev_signalfd();
 	if (lp->sig_fd < 0) {
-		snprintf(err, len, "cannot set up signal handling: %s", strerror(errno));
+		error_set(err, errno, "cannot set up signal handling: %s", strerror(errno));
 		return -1;
 	}
 	lp->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (lp->epfd < 0 || ev_add(lp->epfd, lp->sig_fd, &lp->sig_src, on_signal)) {
-		snprintf(err, len, "epoll: %s", strerror(errno));
+		error_set(err, errno, "epoll: %s", strerror(errno));
 		return -1;
 	}
-	lp->xs = xstore_open(err, len);
-	if (!lp->xs || xstore_own_domid(lp->xs, &lp->own_domid, err, len) ||
-	    xstore_watch(lp->xs, XSTORE_RELEASE, TOKEN_RELEASE, err, len) ||
-	    xstore_watch(lp->xs, XSTORE_INTRODUCE, TOKEN_INTRODUCE, err, len))
+	lp->xs = xstore_open(err);
+	if (!lp->xs || xstore_own_domid(lp->xs, &lp->own_domid, err) ||
+	    xstore_watch(lp->xs, XSTORE_RELEASE, TOKEN_RELEASE, err) ||
+	    xstore_watch(lp->xs, XSTORE_INTRODUCE, TOKEN_INTRODUCE, err))
 		return -1;
 	if (ev_add(lp->epfd, xstore_fd(lp->xs), &lp->xs_src, on_xenstore)) {
-		snprintf(err, len, "epoll: %s", strerror(errno));
+		error_set(err, errno, "epoll: %s", strerror(errno));
 		return -1;
 	}
 	lp->xs_polled = true;

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "event.h"
 #include "pace.h"
 #include "xs.h"
@@ -81,7 +82,7 @@ struct loop {
  * before any thread starts. 0, or -1 with the reason in err; loop_close
  * cleans up either way.
  */
-int loop_open(struct loop *lp, const struct loop_ops *ops, void *ctx, char *err, size_t len);
+int loop_open(struct loop *lp, const struct loop_ops *ops, void *ctx, struct error *err);
 
 /* Runs until loop_stop(); returns its code, or 1 when epoll fails. */
 int loop_run(struct loop *lp);

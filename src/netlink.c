@@ -108,50 +108,50 @@ static int nle_errno(int nlerr)
 }
 
 /* "netlink: cannot <what>: <libnl's text>[ (kernel: <extack>)]"; returns -errno. */
-static int fail_nl(struct netlink *nl, int nlerr, const char *what, char *err, size_t len)
+static int fail_nl(struct netlink *nl, int nlerr, const char *what, struct error *err)
 {
+	int e = nl->kerr ? nl->kerr : nle_errno(nlerr);
+
 	if (nl->ext[0])
-		snprintf(err, len, "netlink: cannot %s: %s (kernel: %s)", what, nl_geterror(nlerr),
-			 nl->ext);
-	else
-		snprintf(err, len, "netlink: cannot %s: %s", what, nl_geterror(nlerr));
-	return nl->kerr ? -nl->kerr : -nle_errno(nlerr);
+		return error_set(err, e, "netlink: cannot %s: %s (kernel: %s)", what,
+				 nl_geterror(nlerr), nl->ext);
+	return error_set(err, e, "netlink: cannot %s: %s", what, nl_geterror(nlerr));
 }
 
-static int fail_msg(int e, const char *what, const char *why, char *err, size_t len)
+static int fail_msg(int e, const char *what, const char *why, struct error *err)
 {
-	snprintf(err, len, "netlink: cannot %s: %s", what, why);
-	return -e;
+	return error_set(err, e, "netlink: cannot %s: %s", what, why);
 }
 
-static int ifindex_of(const char *ifname, const char *what, char *err, size_t len)
+static int ifindex_of(const char *ifname, const char *what, struct error *err)
 {
 	unsigned int i = if_nametoindex(ifname);
 
 	if (!i)
-		return fail_msg(ENODEV, what, "no such device", err, len);
+		return fail_msg(ENODEV, what, "no such device", err);
 	return (int)i;
 }
 
 /* --- the socket -------------------------------------------------------------------- */
 
-struct netlink *netlink_open(char *err, size_t len)
+struct netlink *netlink_open(struct error *err)
 {
 	struct netlink *nl = calloc(1, sizeof(*nl));
 	int one = 1, rc;
 
 	if (!nl) {
-		snprintf(err, len, "netlink: out of memory");
+		error_set(err, ENOMEM, "netlink: out of memory");
 		return NULL;
 	}
 	nl->sk = nl_socket_alloc();
 	if (!nl->sk) {
-		snprintf(err, len, "netlink: cannot allocate a socket");
+		error_set(err, ENOMEM, "netlink: cannot allocate a socket");
 		goto fail;
 	}
 	rc = nl_connect(nl->sk, NETLINK_ROUTE);
 	if (rc < 0) {
-		snprintf(err, len, "netlink: cannot connect to rtnetlink: %s", nl_geterror(rc));
+		error_set(err, nle_errno(rc), "netlink: cannot connect to rtnetlink: %s",
+			  nl_geterror(rc));
 		goto fail;
 	}
 	/* best effort: older kernels give errno alone */
@@ -190,50 +190,49 @@ static int link_change(struct netlink *nl, int ifindex, struct rtnl_link *change
 	return rc;
 }
 
-int netlink_set_mtu(struct netlink *nl, const char *ifname, unsigned int mtu, char *err,
-		    size_t len)
+int netlink_set_mtu(struct netlink *nl, const char *ifname, unsigned int mtu, struct error *err)
 {
 	struct rtnl_link *change;
 	char what[64];
 	int ifindex, rc;
 
 	snprintf(what, sizeof(what), "set MTU %u on %s", mtu, ifname);
-	ifindex = ifindex_of(ifname, what, err, len);
+	ifindex = ifindex_of(ifname, what, err);
 	if (ifindex < 0)
 		return ifindex;
 	change = rtnl_link_alloc();
 	if (!change)
-		return fail_msg(ENOMEM, what, "out of memory", err, len);
+		return fail_msg(ENOMEM, what, "out of memory", err);
 	rtnl_link_set_mtu(change, mtu);
 	rc = link_change(nl, ifindex, change);
 	rtnl_link_put(change);
-	return rc < 0 ? fail_nl(nl, rc, what, err, len) : 0;
+	return rc < 0 ? fail_nl(nl, rc, what, err) : 0;
 }
 
-int netlink_set_up(struct netlink *nl, const char *ifname, bool up, char *err, size_t len)
+int netlink_set_up(struct netlink *nl, const char *ifname, bool up, struct error *err)
 {
 	struct rtnl_link *change;
 	char what[64];
 	int ifindex, rc;
 
 	snprintf(what, sizeof(what), "bring %s %s", ifname, up ? "up" : "down");
-	ifindex = ifindex_of(ifname, what, err, len);
+	ifindex = ifindex_of(ifname, what, err);
 	if (ifindex < 0)
 		return ifindex;
 	change = rtnl_link_alloc();
 	if (!change)
-		return fail_msg(ENOMEM, what, "out of memory", err, len);
+		return fail_msg(ENOMEM, what, "out of memory", err);
 	if (up)
 		rtnl_link_set_flags(change, IFF_UP);
 	else
 		rtnl_link_unset_flags(change, IFF_UP);
 	rc = link_change(nl, ifindex, change);
 	rtnl_link_put(change);
-	return rc < 0 ? fail_nl(nl, rc, what, err, len) : 0;
+	return rc < 0 ? fail_nl(nl, rc, what, err) : 0;
 }
 
 int netlink_dev_sysctl(const char *ifname, const char *family, const char *key,
-		       const char *value, char *err, size_t len)
+		       const char *value, struct error *err)
 {
 	char path[128];
 	size_t n = strlen(value);
@@ -248,12 +247,11 @@ int netlink_dev_sysctl(const char *ifname, const char *family, const char *key,
 	e = errno;
 	if (fd >= 0)
 		close(fd);
-	snprintf(err, len, "%s: %s", path, strerror(e));
-	return -e;
+	return error_set(err, e, "%s: %s", path, strerror(e));
 }
 
 int netlink_link_get(struct netlink *nl, const char *ifname, struct netlink_link *st,
-		     char *err, size_t len)
+		     struct error *err)
 {
 	struct rtnl_link *link = NULL;
 	char what[64];
@@ -261,13 +259,13 @@ int netlink_link_get(struct netlink *nl, const char *ifname, struct netlink_link
 
 	memset(st, 0, sizeof(*st));
 	snprintf(what, sizeof(what), "read the state of %s", ifname);
-	ifindex = ifindex_of(ifname, what, err, len);
+	ifindex = ifindex_of(ifname, what, err);
 	if (ifindex < 0)
 		return ifindex;
 	reset_error(nl);
 	rc = rtnl_link_get_kernel(nl->sk, ifindex, NULL, &link);
 	if (rc < 0)
-		return fail_nl(nl, rc, what, err, len);
+		return fail_nl(nl, rc, what, err);
 	st->ifindex = ifindex;
 	st->flags = rtnl_link_get_flags(link);
 	st->mtu = rtnl_link_get_mtu(link);
@@ -347,7 +345,7 @@ static void describe_addr(const struct netlink_addr *a, bool add, const char *if
 }
 
 static int addr_op(struct netlink *nl, int cmd, const char *ifname, const struct netlink_addr *a,
-		   char *err, size_t len)
+		   struct error *err)
 {
 	bool add = cmd == RTM_NEWADDR;
 	char what[160];
@@ -356,10 +354,10 @@ static int addr_op(struct netlink *nl, int cmd, const char *ifname, const struct
 	describe_addr(a, add, ifname, what, sizeof(what));
 	if (a->peer && a->peer->family != a->local->family)
 		return fail_msg(EINVAL, what, "local and peer addresses of different families",
-				err, len);
+				err);
 	if (a->prefix > addr_bytes(a->local) * 8)
-		return fail_msg(EINVAL, what, "prefix length out of range", err, len);
-	ifindex = ifindex_of(ifname, what, err, len);
+		return fail_msg(EINVAL, what, "prefix length out of range", err);
+	ifindex = ifindex_of(ifname, what, err);
 	if (ifindex < 0)
 		return ifindex;
 	rc = addr_request(nl, cmd, add ? NLM_F_CREATE | NLM_F_EXCL : 0, ifindex, a);
@@ -368,19 +366,19 @@ static int addr_op(struct netlink *nl, int cmd, const char *ifname, const struct
 		return 0;
 	if (!add && (nl->kerr == EADDRNOTAVAIL || nl->kerr == ENOENT))
 		return 0;
-	return rc < 0 ? fail_nl(nl, rc, what, err, len) : 0;
+	return rc < 0 ? fail_nl(nl, rc, what, err) : 0;
 }
 
 int netlink_addr_add(struct netlink *nl, const char *ifname, const struct netlink_addr *a,
-		     char *err, size_t len)
+		     struct error *err)
 {
-	return addr_op(nl, RTM_NEWADDR, ifname, a, err, len);
+	return addr_op(nl, RTM_NEWADDR, ifname, a, err);
 }
 
 int netlink_addr_del(struct netlink *nl, const char *ifname, const struct netlink_addr *a,
-		     char *err, size_t len)
+		     struct error *err)
 {
-	return addr_op(nl, RTM_DELADDR, ifname, a, err, len);
+	return addr_op(nl, RTM_DELADDR, ifname, a, err);
 }
 
 /* --- routes --------------------------------------------------------------------------- */
@@ -417,7 +415,7 @@ static int route_seen(struct nl_msg *msg, void *arg)
  * that appears meanwhile is in one or the other.
  */
 int netlink_wait_route(struct netlink *nl, const char *ifname, const struct config_addr *dst,
-		       int timeout_ms, char *err, size_t len)
+		       int timeout_ms, struct error *err)
 {
 	struct route_wait w = { .dst = dst, .found = false };
 	struct rtmsg rt = { 0 };
@@ -428,13 +426,13 @@ int netlink_wait_route(struct netlink *nl, const char *ifname, const struct conf
 
 	inet_ntop(dst->family, &dst->addr, text, sizeof(text));
 	snprintf(what, sizeof(what), "wait for the route to %s through %s", text, ifname);
-	w.ifindex = ifindex_of(ifname, what, err, len);
+	w.ifindex = ifindex_of(ifname, what, err);
 	if (w.ifindex < 0)
 		return w.ifindex;
 	rt.rtm_family = (uint8_t)dst->family;
 	sk = nl_socket_alloc();
 	if (!sk)
-		return fail_msg(ENOMEM, what, "out of memory", err, len);
+		return fail_msg(ENOMEM, what, "out of memory", err);
 	nl_socket_disable_seq_check(sk);
 	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, route_seen, &w);
 	rc = nl_connect(sk, NETLINK_ROUTE);
@@ -453,12 +451,12 @@ int netlink_wait_route(struct netlink *nl, const char *ifname, const struct conf
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
 			nl_socket_free(sk);
-			return fail_msg(ETIMEDOUT, what, "the kernel did not add it", err, len);
+			return fail_msg(ETIMEDOUT, what, "the kernel did not add it", err);
 		}
 		rc = nl_recvmsgs_default(sk);
 		if (rc == -NLE_AGAIN)
 			rc = 0;
 	}
 	nl_socket_free(sk);
-	return rc < 0 ? fail_msg(nle_errno(rc), what, nl_geterror(rc), err, len) : 0;
+	return rc < 0 ? fail_msg(nle_errno(rc), what, nl_geterror(rc), err) : 0;
 }

@@ -7,9 +7,10 @@
  * Interfaces are given by name and looked up on each call, in the network
  * namespace the process is in.
  *
- * Errors: functions return 0 or a negative errno, and put in err a message
- * naming the interface, the address where there is one, libnl's text and the
- * kernel's own explanation when it gave one (extended ack), e.g.
+ * Errors: functions return 0 or a negative errno, and fill the struct error
+ * (error.h) with that errno and a message naming the interface, the address
+ * where there is one, libnl's text and the kernel's own explanation when it
+ * gave one (extended ack), e.g.
  * "netlink: cannot set MTU 70000 on vchan5: Invalid input data or parameter
  * (kernel: mtu greater than device maximum)".
  */
@@ -21,8 +22,7 @@
 #include <stdint.h>
 
 #include "config.h"
-
-#define NETLINK_ERR_LEN	320
+#include "error.h"
 
 struct netlink;
 
@@ -47,12 +47,11 @@ struct netlink_link {
 };
 
 /* NULL on failure, with the reason in err. */
-struct netlink *netlink_open(char *err, size_t len);
+struct netlink *netlink_open(struct error *err);
 void netlink_close(struct netlink *nl);
 
-int netlink_set_mtu(struct netlink *nl, const char *ifname, unsigned int mtu, char *err,
-		    size_t len);
-int netlink_set_up(struct netlink *nl, const char *ifname, bool up, char *err, size_t len);
+int netlink_set_mtu(struct netlink *nl, const char *ifname, unsigned int mtu, struct error *err);
+int netlink_set_up(struct netlink *nl, const char *ifname, bool up, struct error *err);
 
 /*
  * Adding an address that is there already succeeds (idempotent).
@@ -64,10 +63,10 @@ int netlink_set_up(struct netlink *nl, const char *ifname, bool up, char *err, s
  * changes keep both. Hence: up once, then addresses, then only carrier.
  */
 int netlink_addr_add(struct netlink *nl, const char *ifname, const struct netlink_addr *a,
-		     char *err, size_t len);
+		     struct error *err);
 /* Removing an address that is not there succeeds too. */
 int netlink_addr_del(struct netlink *nl, const char *ifname, const struct netlink_addr *a,
-		     char *err, size_t len);
+		     struct error *err);
 
 /*
  * Writes net.FAMILY.conf.IFNAME.KEY (family "ipv4" or "ipv6") in /proc/sys,
@@ -77,7 +76,7 @@ int netlink_addr_del(struct netlink *nl, const char *ifname, const struct netlin
  * IPv6 disabled).
  */
 int netlink_dev_sysctl(const char *ifname, const char *family, const char *key,
-		       const char *value, char *err, size_t len);
+		       const char *value, struct error *err);
 
 /*
  * Waits, at most timeout_ms, until the kernel routes the host address dst
@@ -86,10 +85,10 @@ int netlink_dev_sysctl(const char *ifname, const char *family, const char *key,
  * down by then: wait for it before taking the link down.
  */
 int netlink_wait_route(struct netlink *nl, const char *ifname, const struct config_addr *dst,
-		       int timeout_ms, char *err, size_t len);
+		       int timeout_ms, struct error *err);
 
 int netlink_link_get(struct netlink *nl, const char *ifname, struct netlink_link *st,
-		     char *err, size_t len);
+		     struct error *err);
 
 /* "up", "down", "dormant", ... as ip(8) shows IF_OPER_* (lower case). */
 const char *netlink_operstate_name(uint8_t operstate);

@@ -17,9 +17,9 @@
 #define TUN_PATH	"/dev/net/tun"
 #define VNET_HDR_SIZE	10	/* struct virtio_net_hdr: what docs/protocol.md carries */
 
-/* Writes "tun: <what>: <strerror(e)>" to err and returns -e. */
-static int __attribute__((format(printf, 4, 5)))
-fail(char *err, size_t len, int e, const char *fmt, ...)
+/* Fills err with "tun: <what>: <strerror(e)>" and e; returns -e. */
+static int __attribute__((format(printf, 3, 4)))
+fail(struct error *err, int e, const char *fmt, ...)
 {
 	char what[160];
 	va_list ap;
@@ -27,8 +27,7 @@ fail(char *err, size_t len, int e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	snprintf(err, len, "tun: %s: %s", what, strerror(e));
-	return -e;
+	return error_set(err, e, "tun: %s: %s", what, strerror(e));
 }
 
 static void tun_init(struct tun_dev *t, const struct tun_opts *o)
@@ -45,26 +44,24 @@ static const char *shown(const char *name)
 	return *name ? name : "a new device";
 }
 
-static int check_name(const char *name, const char *verb, char *err, size_t len)
+static int check_name(const char *name, const char *verb, struct error *err)
 {
-	if (strlen(name) >= IFNAMSIZ) {
-		snprintf(err, len, "tun: %s %s: name longer than %d bytes", verb, name,
-			 IFNAMSIZ - 1);
-		return -EINVAL;
-	}
+	if (strlen(name) >= IFNAMSIZ)
+		return error_set(err, EINVAL, "tun: %s %s: name longer than %d bytes", verb, name,
+				 IFNAMSIZ - 1);
 	return 0;
 }
 
 /* Opens /dev/net/tun and binds the fd to a device with TUNSETIFF. */
 static int set_iff(struct tun_dev *t, const char *name, const struct tun_opts *o, bool excl,
-		   const char *verb, char *err, size_t len)
+		   const char *verb, struct error *err)
 {
 	struct ifreq ifr = { 0 };
 	int fd;
 
 	fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, len, errno, "%s %s: %s", verb, shown(name), TUN_PATH);
+		return fail(err, errno, "%s %s: %s", verb, shown(name), TUN_PATH);
 
 	ifr.ifr_flags = (short)((o->mode == TUN_MODE_TAP ? IFF_TAP : IFF_TUN) | IFF_NO_PI);
 	if (o->vnet_hdr)
@@ -78,31 +75,30 @@ static int set_iff(struct tun_dev *t, const char *name, const struct tun_opts *o
 		int e = errno;
 
 		close(fd);
-		if (e == EINVAL && !excl) {
-			snprintf(err, len, "tun: %s %s: TUNSETIFF: %s (not a %s device?)", verb,
-				 name, strerror(e), o->mode == TUN_MODE_TAP ? "tap" : "tun");
-			return -e;
-		}
-		return fail(err, len, e, "%s %s: TUNSETIFF", verb, shown(name));
+		if (e == EINVAL && !excl)
+			return error_set(err, e, "tun: %s %s: TUNSETIFF: %s (not a %s device?)",
+					 verb, name, strerror(e),
+					 o->mode == TUN_MODE_TAP ? "tap" : "tun");
+		return fail(err, e, "%s %s: TUNSETIFF", verb, shown(name));
 	}
 	t->fd = fd;
 	memcpy(t->name, ifr.ifr_name, IFNAMSIZ - 1);
 	return 0;
 }
 
-static int setup_vnet_hdr(struct tun_dev *t, char *err, size_t len)
+static int setup_vnet_hdr(struct tun_dev *t, struct error *err)
 {
 	int size = VNET_HDR_SIZE;
 
 	if (ioctl(t->fd, TUNSETVNETHDRSZ, &size) < 0)
-		return fail(err, len, errno, "%s: TUNSETVNETHDRSZ", t->name);
+		return fail(err, errno, "%s: TUNSETVNETHDRSZ", t->name);
 #if __BYTE_ORDER == __BIG_ENDIAN
 	/* the protocol's virtio-net header is little-endian, the kernel's native */
 	{
 		int le = 1;
 
 		if (ioctl(t->fd, TUNSETVNETLE, &le) < 0)
-			return fail(err, len, errno, "%s: TUNSETVNETLE", t->name);
+			return fail(err, errno, "%s: TUNSETVNETLE", t->name);
 	}
 #endif
 	return 0;
@@ -113,7 +109,7 @@ static int setup_vnet_hdr(struct tun_dev *t, char *err, size_t len)
  * TUNSETOFFLOAD refuses unknown bits with EINVAL, which is the documented way
  * to probe. Leaves them all off.
  */
-static int probe_offload(struct tun_dev *t, char *err, size_t len)
+static int probe_offload(struct tun_dev *t, struct error *err)
 {
 	static const unsigned int tries[] = {
 		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6,
@@ -129,120 +125,112 @@ static int probe_offload(struct tun_dev *t, char *err, size_t len)
 			break;
 		}
 		if (errno != EINVAL)
-			return fail(err, len, errno, "%s: TUNSETOFFLOAD", t->name);
+			return fail(err, errno, "%s: TUNSETOFFLOAD", t->name);
 	}
 	/* also for a persistent device a previous owner left with offloads on */
 	if (ioctl(t->fd, TUNSETOFFLOAD, 0UL) < 0)
-		return fail(err, len, errno, "%s: TUNSETOFFLOAD", t->name);
+		return fail(err, errno, "%s: TUNSETOFFLOAD", t->name);
 	t->offload = 0;
 	return 0;
 }
 
 /* Everything after TUNSETIFF, shared by create and attach. */
-static int open_rest(struct tun_dev *t, const struct tun_opts *o, char *err, size_t len)
+static int open_rest(struct tun_dev *t, const struct tun_opts *o, struct error *err)
 {
 	struct ifreq ifr = { 0 };
 	int rc;
 
 	if (ioctl(t->fd, TUNGETIFF, &ifr) < 0)
-		return fail(err, len, errno, "%s: TUNGETIFF", t->name);
+		return fail(err, errno, "%s: TUNGETIFF", t->name);
 	t->persist = ifr.ifr_flags & IFF_PERSIST;
 
 	if (t->vnet_hdr) {
-		rc = setup_vnet_hdr(t, err, len);
+		rc = setup_vnet_hdr(t, err);
 		if (rc)
 			return rc;
 	}
-	rc = probe_offload(t, err, len);
+	rc = probe_offload(t, err);
 	if (rc)
 		return rc;
 
 	t->ifindex = (int)if_nametoindex(t->name);
 	if (!t->ifindex)
-		return fail(err, len, errno, "%s: if_nametoindex", t->name);
+		return fail(err, errno, "%s: if_nametoindex", t->name);
 
 	/* sets the state asked for, and finds out whether we can set it at all */
 	t->carrier_ctl = true;
-	rc = tun_set_carrier(t, !o->no_carrier, err, len);
+	rc = tun_set_carrier(t, !o->no_carrier, err);
 	if (rc == -EOPNOTSUPP)
 		return 0;
 	return rc;
 }
 
-int tun_create(struct tun_dev *t, const char *name, const struct tun_opts *o, char *err,
-	       size_t len)
+int tun_create(struct tun_dev *t, const char *name, const struct tun_opts *o, struct error *err)
 {
 	int rc;
 
 	tun_init(t, o);
-	rc = check_name(name, "cannot create", err, len);
+	rc = check_name(name, "cannot create", err);
 	if (rc)
 		return rc;
-	rc = set_iff(t, name, o, true, "cannot create", err, len);
+	rc = set_iff(t, name, o, true, "cannot create", err);
 	if (rc)
 		return rc;
-	rc = open_rest(t, o, err, len);
+	rc = open_rest(t, o, err);
 	if (rc)
 		tun_close(t);
 	return rc;
 }
 
-int tun_attach(struct tun_dev *t, const char *name, const struct tun_opts *o, char *err,
-	       size_t len)
+int tun_attach(struct tun_dev *t, const char *name, const struct tun_opts *o, struct error *err)
 {
 	int rc;
 
 	tun_init(t, o);
-	rc = check_name(name, "cannot attach to", err, len);
+	rc = check_name(name, "cannot attach to", err);
 	if (rc)
 		return rc;
-	if (!*name || !if_nametoindex(name)) {
-		snprintf(err, len, "tun: cannot attach to %s: no such device", name);
-		return -ENODEV;
-	}
-	rc = set_iff(t, name, o, false, "cannot attach to", err, len);
+	if (!*name || !if_nametoindex(name))
+		return error_set(err, ENODEV, "tun: cannot attach to %s: no such device", name);
+	rc = set_iff(t, name, o, false, "cannot attach to", err);
 	if (rc)
 		return rc;
-	rc = open_rest(t, o, err, len);
+	rc = open_rest(t, o, err);
 	if (!rc && !t->persist) {
 		/* it vanished after our look, and TUNSETIFF made a new one: not ours to keep */
-		snprintf(err, len, "tun: cannot attach to %s: no such device", name);
-		rc = -ENODEV;
+		rc = error_set(err, ENODEV, "tun: cannot attach to %s: no such device", name);
 	}
 	if (rc)
 		tun_close(t);
 	return rc;
 }
 
-int tun_set_carrier(struct tun_dev *t, bool on, char *err, size_t len)
+int tun_set_carrier(struct tun_dev *t, bool on, struct error *err)
 {
 	int arg = on;
 
-	if (!t->carrier_ctl) {
-		snprintf(err, len, "tun: %s: carrier control unavailable (needs Linux 5.0)",
-			 t->name);
-		return -EOPNOTSUPP;
-	}
+	if (!t->carrier_ctl)
+		return error_set(err, EOPNOTSUPP,
+				 "tun: %s: carrier control unavailable (needs Linux 5.0)", t->name);
 	if (ioctl(t->fd, TUNSETCARRIER, &arg) == 0)
 		return 0;
 	if (errno == EINVAL || errno == ENOTTY) {
 		t->carrier_ctl = false;
-		snprintf(err, len, "tun: %s: TUNSETCARRIER: %s (needs Linux 5.0)", t->name,
-			 strerror(errno));
-		return -EOPNOTSUPP;
+		return error_set(err, EOPNOTSUPP, "tun: %s: TUNSETCARRIER: %s (needs Linux 5.0)",
+				 t->name, strerror(errno));
 	}
-	return fail(err, len, errno, "%s: TUNSETCARRIER", t->name);
+	return fail(err, errno, "%s: TUNSETCARRIER", t->name);
 }
 
-int tun_set_persist(struct tun_dev *t, bool on, char *err, size_t len)
+int tun_set_persist(struct tun_dev *t, bool on, struct error *err)
 {
 	if (ioctl(t->fd, TUNSETPERSIST, on ? 1UL : 0UL) < 0)
-		return fail(err, len, errno, "%s: TUNSETPERSIST", t->name);
+		return fail(err, errno, "%s: TUNSETPERSIST", t->name);
 	t->persist = on;
 	return 0;
 }
 
-int tun_set_offload(struct tun_dev *t, unsigned int flags, char *err, size_t len)
+int tun_set_offload(struct tun_dev *t, unsigned int flags, struct error *err)
 {
 	flags &= t->offload_ok;
 	/* what the kernel refuses: segmentation without checksumming, ECN without
@@ -254,7 +242,7 @@ int tun_set_offload(struct tun_dev *t, unsigned int flags, char *err, size_t len
 	if ((flags & (TUN_F_USO4 | TUN_F_USO6)) != (TUN_F_USO4 | TUN_F_USO6))
 		flags &= ~(TUN_F_USO4 | TUN_F_USO6);
 	if (ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)flags) < 0)
-		return fail(err, len, errno, "%s: TUNSETOFFLOAD 0x%x", t->name, flags);
+		return fail(err, errno, "%s: TUNSETOFFLOAD 0x%x", t->name, flags);
 	t->offload = flags;
 	return 0;
 }

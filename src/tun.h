@@ -9,8 +9,9 @@
  * (tap) per read or write, preceded by a virtio-net header when the device
  * was opened with vnet_hdr.
  *
- * Errors: functions return 0 or a negative errno, and put a message that
- * names the device and the failing call in err, e.g.
+ * Errors: functions return 0 or a negative errno, and fill the struct error
+ * (error.h) with that errno and a message that names the device and the
+ * failing call, e.g.
  * "tun: cannot create vchan5: TUNSETIFF: Device or resource busy".
  */
 #ifndef VCHAN_TUN_TUN_H
@@ -32,7 +33,7 @@
 #define TUN_F_USO6	0x40
 #endif
 
-#define TUN_ERR_LEN	256
+#include "error.h"
 
 enum tun_mode {
 	TUN_MODE_TUN,	/* IP packets, IFF_TUN */
@@ -62,8 +63,7 @@ struct tun_dev {
  * t->name is what the kernel chose. Fails with -EBUSY if a device of that
  * name exists already (use tun_attach for a persistent one).
  */
-int tun_create(struct tun_dev *t, const char *name, const struct tun_opts *o, char *err,
-	       size_t len);
+int tun_create(struct tun_dev *t, const char *name, const struct tun_opts *o, struct error *err);
 
 /*
  * Attaches to an existing persistent device (which keeps its addresses and
@@ -71,14 +71,13 @@ int tun_create(struct tun_dev *t, const char *name, const struct tun_opts *o, ch
  * kernel's -EINVAL if it exists with another mode, -EBUSY if someone has it
  * open. t->persist is true afterwards.
  */
-int tun_attach(struct tun_dev *t, const char *name, const struct tun_opts *o, char *err,
-	       size_t len);
+int tun_attach(struct tun_dev *t, const char *name, const struct tun_opts *o, struct error *err);
 
 /* Carrier on or off: NO-CARRIER/LOWER_UP. -EOPNOTSUPP before Linux 5.0. */
-int tun_set_carrier(struct tun_dev *t, bool on, char *err, size_t len);
+int tun_set_carrier(struct tun_dev *t, bool on, struct error *err);
 
 /* Whether the device stays after tun_close(). */
-int tun_set_persist(struct tun_dev *t, bool on, char *err, size_t len);
+int tun_set_persist(struct tun_dev *t, bool on, struct error *err);
 
 /*
  * Sets the offloads (TUN_F_*) the kernel may hand us, limited to what it
@@ -86,7 +85,7 @@ int tun_set_persist(struct tun_dev *t, bool on, char *err, size_t len);
  * vnet_hdr; 0 (the state after opening) means plain packets with a header of
  * zeros or DATA_VALID.
  */
-int tun_set_offload(struct tun_dev *t, unsigned int flags, char *err, size_t len);
+int tun_set_offload(struct tun_dev *t, unsigned int flags, struct error *err);
 
 /* Closes the fd; the kernel removes the device unless it is persistent. */
 void tun_close(struct tun_dev *t);

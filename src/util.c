@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The helpers of util.h. */
+/* The helpers of util.h, and error.h's error_set(). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "error.h"
 #include "util.h"
 
 #ifndef VCHAN_TUN_VERSION
@@ -17,6 +19,17 @@ void print_version_and_exit(const char *prog)
 {
 	printf("%s %s\n", prog, vchan_tun_version);
 	exit(0);
+}
+
+int error_set(struct error *e, int errno_value, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->err = errno_value;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return errno_value ? -errno_value : -1;
 }
 
 int64_t now_ms(void)

@@ -90,7 +90,7 @@ struct wlink {
 	unsigned int peer_domid;
 	bool peer_exists;
 	char peer_name[CONFIG_NAME_MAX + 1];	/* "" if unknown */
-	char lookup_error[XSTORE_ERR_LEN];	/* said once */
+	char lookup_error[ERROR_MSG_MAX];	/* said once */
 
 	/* the two state keys, watched while the peer is known */
 	bool watching;
@@ -325,7 +325,7 @@ static void read_state(struct wlink *l, const char *path, char *state)
 static void watch_keys(struct wlink *l)
 {
 	struct watcher *w = l->w;
-	char err[XSTORE_ERR_LEN];
+	struct error err;
 
 	if (xstore_state_path(&l->cfg, w->loop.own_domid, l->peer_domid, l->own_path,
 			      sizeof(l->own_path)) ||
@@ -336,9 +336,9 @@ static void watch_keys(struct wlink *l)
 	}
 	read_state(l, l->own_path, l->own_state);
 	read_state(l, l->peer_path, l->peer_state);
-	if (xstore_watch(w->loop.xs, l->own_path, l->own_token, err, sizeof(err)) ||
-	    xstore_watch(w->loop.xs, l->peer_path, l->peer_token, err, sizeof(err))) {
-		log_link(LOG_ERR, l->cfg.name, "%s", err);
+	if (xstore_watch(w->loop.xs, l->own_path, l->own_token, &err) ||
+	    xstore_watch(w->loop.xs, l->peer_path, l->peer_token, &err)) {
+		log_link(LOG_ERR, l->cfg.name, "%s", err.msg);
 		xstore_unwatch(w->loop.xs, l->own_path, l->own_token);
 		return;
 	}
@@ -420,7 +420,8 @@ static bool connected(const char *state)
  */
 static bool transition(struct wlink *l, bool up, int ifindex, const char *why)
 {
-	char err[NETLINK_ERR_LEN], peer[CONFIG_NAME_MAX + 32];
+	char peer[CONFIG_NAME_MAX + 32];
+	struct error err;
 	int64_t now = now_ms();
 	unsigned int hold, count;
 	bool hook;
@@ -441,10 +442,10 @@ static bool transition(struct wlink *l, bool up, int ifindex, const char *why)
 	l->up = up;
 	l->up_ifindex = up ? ifindex : 0;
 	if (l->cfg.watched) {
-		rc = netlink_set_up(l->w->nl, l->cfg.ifname, up, err, sizeof(err));
+		rc = netlink_set_up(l->w->nl, l->cfg.ifname, up, &err);
 		/* a device its daemon took away is down enough */
 		if (rc && !(rc == -ENODEV && !up))
-			log_link(LOG_ERR, l->cfg.name, "%s", err);
+			log_link(LOG_ERR, l->cfg.name, "%s", err.msg);
 	}
 	hook = queue_hook(l, up);
 	/* a flapping link says so once in a while, not at each change */
@@ -486,9 +487,10 @@ static void evaluate(struct wlink *l, const char *why)
 {
 	bool want = l->peer_known && l->peer_exists && connected(l->own_state) &&
 		    connected(l->peer_state);
-	char err[NETLINK_ERR_LEN], reason[CONFIG_NAME_MAX + 48];
+	char reason[CONFIG_NAME_MAX + 48];
+	struct error err;
 	struct netlink_link st;
-	bool exists = !netlink_link_get(l->w->nl, l->cfg.ifname, &st, err, sizeof(err));
+	bool exists = !netlink_link_get(l->w->nl, l->cfg.ifname, &st, &err);
 	int ifindex = exists ? st.ifindex : 0;
 
 	if (!l->decided) {
@@ -558,12 +560,12 @@ static int64_t wlink_deadline(const struct wlink *l)
 
 static void link_on_time(struct wlink *l, int64_t now)
 {
-	char err[XSTORE_ERR_LEN];
+	struct error err;
 
 	if (l->watching && watch_pace_unmute(&l->peer_pace, now)) {
 		/* it fires once at once, and says what we missed */
-		if (xstore_watch(l->w->loop.xs, l->peer_path, l->peer_token, err, sizeof(err))) {
-			log_link(LOG_WARNING, l->cfg.name, "%s", err);
+		if (xstore_watch(l->w->loop.xs, l->peer_path, l->peer_token, &err)) {
+			log_link(LOG_WARNING, l->cfg.name, "%s", err.msg);
 			l->peer_pace.muted = true;
 			l->peer_pace.unmute_ms = now + PACE_MUTE_MAX_MS;
 		}
@@ -603,18 +605,18 @@ static void on_own_key(struct wlink *l)
 static void peers_changed(struct watcher *w)
 {
 	struct xstore_domain *doms = NULL;
-	char err[XSTORE_ERR_LEN] = "";
+	struct error err = { .msg = "" };
 	bool names = false;
 	size_t n = 0;
 
 	for (size_t i = 0; i < w->n_links; i++)
 		names |= w->links[i]->cfg.peer_is_name;
-	if (names && xstore_list_domains(w->loop.xs, &doms, &n, err, sizeof(err)))
+	if (names && xstore_list_domains(w->loop.xs, &doms, &n, &err))
 		doms = NULL;
 	for (size_t i = 0; i < w->n_links; i++) {
 		struct wlink *l = w->links[i];
 
-		find_peer(l, doms, n, err);
+		find_peer(l, doms, n, err.msg);
 		check_peer_exists(l);
 		evaluate(l, NULL);
 	}
@@ -891,15 +893,15 @@ static const struct loop_ops watcher_ops = {
 
 static int setup(struct watcher *w)
 {
-	char err[LOOP_ERR_LEN];
+	struct error err;
 
-	if (loop_open(&w->loop, &watcher_ops, w, err, sizeof(err))) {
-		log_msg(LOG_ERR, "%s", err);
+	if (loop_open(&w->loop, &watcher_ops, w, &err)) {
+		log_msg(LOG_ERR, "%s", err.msg);
 		return -1;
 	}
-	w->nl = netlink_open(err, sizeof(err));
+	w->nl = netlink_open(&err);
 	if (!w->nl) {
-		log_msg(LOG_ERR, "%s", err);
+		log_msg(LOG_ERR, "%s", err.msg);
 		return -1;
 	}
 	return 0;

@@ -122,7 +122,7 @@ static void *reader_main(void *arg)
 	}
 }
 
-static int reader_start(struct xstore *xs, char *err, size_t len)
+static int reader_start(struct xstore *xs, struct error *err)
 {
 	sigset_t all, old;
 	int rc;
@@ -133,7 +133,7 @@ static int reader_start(struct xstore *xs, char *err, size_t len)
 	rc = pthread_create(&xs->reader, NULL, reader_main, xs);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
-		snprintf(err, len, "xenstore: cannot start the watch reader: %s", strerror(rc));
+		error_set(err, rc, "xenstore: cannot start the watch reader: %s", strerror(rc));
 		return -1;
 	}
 	xs->reader_running = true;
@@ -152,39 +152,39 @@ static void reader_join(struct xstore *xs)
 /* --- the connection ------------------------------------------------------------------ */
 
 /* Every watch of the registry on h: 0, or -1 with the reason in err. */
-static int watch_all(struct xs_handle *h, const struct xstore *xs, char *err, size_t len)
+static int watch_all(struct xs_handle *h, const struct xstore *xs, struct error *err)
 {
 	for (size_t i = 0; i < xs->n_watches; i++) {
 		if (xs_watch(h, xs->watches[i].path, xs->watches[i].token))
 			continue;
-		snprintf(err, len, "xenstore: cannot watch %s: %s", xs->watches[i].path,
-			 strerror(errno));
+		error_set(err, errno, "xenstore: cannot watch %s: %s", xs->watches[i].path,
+			  strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-struct xstore *xstore_open(char *err, size_t len)
+struct xstore *xstore_open(struct error *err)
 {
 	struct xstore *xs = calloc(1, sizeof(*xs));
 
 	if (!xs || !(xs->pending = calloc(PENDING_MAX, sizeof(*xs->pending)))) {
 		free(xs);
-		snprintf(err, len, "xenstore: out of memory");
+		error_set(err, ENOMEM, "xenstore: out of memory");
 		return NULL;
 	}
 	pthread_mutex_init(&xs->lock, NULL);
 	xs->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (xs->wake_fd < 0) {
-		snprintf(err, len, "xenstore: eventfd: %s", strerror(errno));
+		error_set(err, errno, "xenstore: eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	xs->h = xs_open(0);
 	if (!xs->h) {
-		snprintf(err, len, "xenstore: cannot connect: %s", strerror(errno));
+		error_set(err, errno, "xenstore: cannot connect: %s", strerror(errno));
 		goto fail;
 	}
-	if (reader_start(xs, err, len))
+	if (reader_start(xs, err))
 		goto fail;
 	return xs;
 fail:
@@ -224,7 +224,7 @@ void xstore_close(struct xstore *xs)
 	free(xs);
 }
 
-int xstore_reconnect(struct xstore *xs, char *err, size_t len)
+int xstore_reconnect(struct xstore *xs, struct error *err)
 {
 	struct xs_handle *h;
 
@@ -233,11 +233,11 @@ int xstore_reconnect(struct xstore *xs, char *err, size_t len)
 		return 0;
 	h = xs_open(0);
 	if (!h) {
-		snprintf(err, len, "xenstore: cannot connect: %s", strerror(errno));
+		error_set(err, errno, "xenstore: cannot connect: %s", strerror(errno));
 		return -1;
 	}
 	/* each fires once, at once: the reader passes those on when it starts */
-	if (watch_all(h, xs, err, len)) {
+	if (watch_all(h, xs, err)) {
 		xs_close(h);
 		return -1;
 	}
@@ -248,7 +248,7 @@ int xstore_reconnect(struct xstore *xs, char *err, size_t len)
 	xs->reader_lost = false;
 	pthread_mutex_unlock(&xs->lock);
 	xs->lost = false;
-	if (reader_start(xs, err, len)) {
+	if (reader_start(xs, err)) {
 		/* without a reader nobody would hear of the next loss: count this one lost */
 		xs->lost = true;
 		return -1;
@@ -302,17 +302,17 @@ static char *read_string(struct xstore *xs, const char *path)
 	return s;
 }
 
-int xstore_own_domid(struct xstore *xs, unsigned int *domid, char *err, size_t len)
+int xstore_own_domid(struct xstore *xs, unsigned int *domid, struct error *err)
 {
 	char *s = read_string(xs, "domid");
 	int ret = 0;
 
 	if (!s) {
-		snprintf(err, len, "xenstore: cannot read our domid: %s", strerror(errno));
+		error_set(err, errno, "xenstore: cannot read our domid: %s", strerror(errno));
 		return -1;
 	}
 	if (config_parse_domid(s, domid)) {
-		snprintf(err, len, "xenstore: our domid is '%.16s': not a domain id", s);
+		error_set(err, 0, "xenstore: our domid is '%.16s': not a domain id", s);
 		ret = -1;
 	}
 	free(s);
@@ -339,8 +339,8 @@ int xstore_domain_exists(struct xstore *xs, unsigned int domid)
 	return xstore_path_exists(xs, path);
 }
 
-int xstore_list_domains(struct xstore *xs, struct xstore_domain **doms, size_t *n, char *err,
-			size_t len)
+int xstore_list_domains(struct xstore *xs, struct xstore_domain **doms, size_t *n,
+			struct error *err)
 {
 	unsigned int count = 0, i;
 	char **ids = xs_directory(xs->h, XBT_NULL, "/local/domain", &count);
@@ -350,14 +350,14 @@ int xstore_list_domains(struct xstore *xs, struct xstore_domain **doms, size_t *
 	*doms = NULL;
 	*n = 0;
 	if (!ids) {
-		snprintf(err, len, "xenstore: cannot list /local/domain: %s%s", strerror(errno),
-			 errno == EACCES ? " (only dom0 may look up domains by name)" : "");
+		error_set(err, errno, "xenstore: cannot list /local/domain: %s%s", strerror(errno),
+			  errno == EACCES ? " (only dom0 may look up domains by name)" : "");
 		return -1;
 	}
 	list = calloc(count ? count : 1, sizeof(*list));
 	if (!list) {
 		free(ids);
-		snprintf(err, len, "xenstore: out of memory");
+		error_set(err, ENOMEM, "xenstore: out of memory");
 		return -1;
 	}
 	for (i = 0; i < count; i++) {
@@ -395,7 +395,7 @@ int xstore_read(struct xstore *xs, const char *path, char *buf, size_t len)
 }
 
 int xstore_write_shared(struct xstore *xs, const char *path, const char *value,
-			unsigned int self, unsigned int peer, char *err, size_t len)
+			unsigned int self, unsigned int peer, struct error *err)
 {
 	struct xs_permissions perms[2] = {
 		{ .id = self, .perms = XS_PERM_NONE },
@@ -420,11 +420,11 @@ int xstore_write_shared(struct xstore *xs, const char *path, const char *value,
 		if (errno != EAGAIN)
 			goto fail;
 	}
-	snprintf(err, len, "xenstore: cannot write %s: %d conflicting transactions in a row", path,
-		 XS_RETRIES);
+	error_set(err, EAGAIN, "xenstore: cannot write %s: %d conflicting transactions in a row",
+		  path, XS_RETRIES);
 	return -1;
 fail:
-	snprintf(err, len, "xenstore: cannot write %s: %s", path, strerror(errno));
+	error_set(err, errno, "xenstore: cannot write %s: %s", path, strerror(errno));
 	return -1;
 }
 
@@ -524,18 +524,18 @@ static void watch_forget(struct xstore *xs, size_t i)
 	xs->watches[i] = xs->watches[--xs->n_watches];
 }
 
-int xstore_watch(struct xstore *xs, const char *path, const char *token, char *err, size_t len)
+int xstore_watch(struct xstore *xs, const char *path, const char *token, struct error *err)
 {
 	if (watch_find(xs, path, token) >= 0)
 		return 0;
 	if (watch_remember(xs, path, token)) {
-		snprintf(err, len, "xenstore: cannot watch %s: out of memory", path);
+		error_set(err, ENOMEM, "xenstore: cannot watch %s: out of memory", path);
 		return -1;
 	}
 	/* while disconnected, the reconnect registers it */
 	if (xs->lost || xs_watch(xs->h, path, token))
 		return 0;
-	snprintf(err, len, "xenstore: cannot watch %s: %s", path, strerror(errno));
+	error_set(err, errno, "xenstore: cannot watch %s: %s", path, strerror(errno));
 	watch_forget(xs, xs->n_watches - 1);
 	return -1;
 }

@@ -22,6 +22,10 @@
  * domain's /local/domain/N, and so look up a name or see that a domain is
  * gone, and only it receives @introduceDomain and @releaseDomain. A guest
  * gets EACCES for the former and no events for the latter.
+ *
+ * Errors: what fails returns -1 (or NULL) and fills a struct error (error.h)
+ * with a line naming the key or path and what went wrong, and the errno
+ * behind it (0 when there is none).
  */
 #ifndef VCHAN_TUN_XS_H
 #define VCHAN_TUN_XS_H
@@ -30,8 +34,8 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "error.h"
 
-#define XSTORE_ERR_LEN		256
 #define XSTORE_TOKEN_MAX	96	/* bytes of a watch token, with the NUL */
 /* The token of an event that stands for every watch (too many fired to tell which). */
 #define XSTORE_TOKEN_ALL	"*"
@@ -57,7 +61,7 @@ struct xstore_domain {
 };
 
 /* NULL on failure, with the reason in err. */
-struct xstore *xstore_open(char *err, size_t len);
+struct xstore *xstore_open(struct error *err);
 void xstore_close(struct xstore *xs);
 
 /*
@@ -65,13 +69,13 @@ void xstore_close(struct xstore *xs);
  * watch registered again. 0 (also when nothing was lost), or -1 with the
  * reason in err (xenstored is not back yet): try again later.
  */
-int xstore_reconnect(struct xstore *xs, char *err, size_t len);
+int xstore_reconnect(struct xstore *xs, struct error *err);
 
 /* Readable while watch events are pending, or the connection is lost. */
 int xstore_fd(struct xstore *xs);
 
 /* Our own domain id, from our "domid" key. */
-int xstore_own_domid(struct xstore *xs, unsigned int *domid, char *err, size_t len);
+int xstore_own_domid(struct xstore *xs, unsigned int *domid, struct error *err);
 
 /* 1: /local/domain/<domid> exists; 0: it does not; -1: cannot tell (EACCES, error). */
 int xstore_domain_exists(struct xstore *xs, unsigned int domid);
@@ -82,8 +86,8 @@ int xstore_domain_exists(struct xstore *xs, unsigned int domid);
  * toolstack may write anything) are left out: no link can name them. Returns 0, or
  * -1 with the reason in err (EACCES: a guest cannot list other domains).
  */
-int xstore_list_domains(struct xstore *xs, struct xstore_domain **doms, size_t *n, char *err,
-			size_t len);
+int xstore_list_domains(struct xstore *xs, struct xstore_domain **doms, size_t *n,
+			struct error *err);
 
 /* 1: path exists; 0: it does not; -1: cannot tell. */
 int xstore_path_exists(struct xstore *xs, const char *path);
@@ -101,7 +105,7 @@ int xstore_read(struct xstore *xs, const char *path, char *buf, size_t len);
  * with the reason in err.
  */
 int xstore_write_shared(struct xstore *xs, const char *path, const char *value,
-			unsigned int self, unsigned int peer, char *err, size_t len);
+			unsigned int self, unsigned int peer, struct error *err);
 
 /*
  * Removes path and what is under it, then up to `parents` directories above
@@ -130,7 +134,7 @@ int xstore_state_path(const struct link_config *cfg, unsigned int self, unsigned
  * at once. Watching what is watched already (the same path and token) is
  * no error, and no second watch.
  */
-int xstore_watch(struct xstore *xs, const char *path, const char *token, char *err, size_t len);
+int xstore_watch(struct xstore *xs, const char *path, const char *token, struct error *err);
 void xstore_unwatch(struct xstore *xs, const char *path, const char *token);
 
 /*

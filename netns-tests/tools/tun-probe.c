@@ -116,14 +116,12 @@ static int parse_one(const char *text, struct config_addr *a)
 
 /* The address in netlink's terms: the prefix is the peer's when there is one, as with ip(8). */
 static int to_netlink(const struct addr_arg *arg, struct config_addr *local,
-		      struct config_addr *peer, struct netlink_addr *na, char *err, size_t len)
+		      struct config_addr *peer, struct netlink_addr *na, struct error *err)
 {
 	*na = (struct netlink_addr){ .local = local, .nodad = true };
-	if (parse_one(arg->local, local) || (arg->peer && parse_one(arg->peer, peer))) {
-		snprintf(err, len, "tun-probe: bad address '%s%s%s'", arg->local,
-			 arg->peer ? " peer " : "", arg->peer ? arg->peer : "");
-		return -1;
-	}
+	if (parse_one(arg->local, local) || (arg->peer && parse_one(arg->peer, peer)))
+		return error_set(err, 0, "tun-probe: bad address '%s%s%s'", arg->local,
+				 arg->peer ? " peer " : "", arg->peer ? arg->peer : "");
 	na->prefix = local->prefix;
 	if (arg->peer) {
 		na->peer = peer;
@@ -132,15 +130,15 @@ static int to_netlink(const struct addr_arg *arg, struct config_addr *local,
 	return 0;
 }
 
-static int addr_cmd(struct probe *p, bool add, const struct addr_arg *arg, char *err, size_t len)
+static int addr_cmd(struct probe *p, bool add, const struct addr_arg *arg, struct error *err)
 {
 	struct config_addr local, peer;
 	struct netlink_addr na;
 
-	if (to_netlink(arg, &local, &peer, &na, err, len))
+	if (to_netlink(arg, &local, &peer, &na, err))
 		return -1;
-	return add ? netlink_addr_add(p->nl, p->tun.name, &na, err, len) :
-		     netlink_addr_del(p->nl, p->tun.name, &na, err, len);
+	return add ? netlink_addr_add(p->nl, p->tun.name, &na, err) :
+		     netlink_addr_del(p->nl, p->tun.name, &na, err);
 }
 
 /* Removes a device through libnl (not the product's job: tests clean up with it). */
@@ -237,35 +235,35 @@ static void parse_args(struct probe *p, int argc, char **argv)
 		usage();
 }
 
-static int setup(struct probe *p, char *err, size_t len)
+static int setup(struct probe *p, struct error *err)
 {
 	int rc;
 
 	if (p->attach)
-		rc = tun_attach(&p->tun, p->name, &p->opts, err, len);
+		rc = tun_attach(&p->tun, p->name, &p->opts, err);
 	else
-		rc = tun_create(&p->tun, p->name, &p->opts, err, len);
+		rc = tun_create(&p->tun, p->name, &p->opts, err);
 	if (rc)
 		return rc;
 	if (p->persist >= 0) {
-		rc = tun_set_persist(&p->tun, p->persist, err, len);
+		rc = tun_set_persist(&p->tun, p->persist, err);
 		if (rc)
 			return rc;
 	}
-	p->nl = netlink_open(err, len);
+	p->nl = netlink_open(err);
 	if (!p->nl)
 		return -1;
 	if (p->mtu) {
-		rc = netlink_set_mtu(p->nl, p->tun.name, p->mtu, err, len);
+		rc = netlink_set_mtu(p->nl, p->tun.name, p->mtu, err);
 		if (rc)
 			return rc;
 	}
 	/* up before the addresses: see netlink_addr_add() on IPv6 peers */
-	rc = netlink_set_up(p->nl, p->tun.name, !p->down, err, len);
+	rc = netlink_set_up(p->nl, p->tun.name, !p->down, err);
 	if (rc)
 		return rc;
 	for (int i = 0; i < p->naddrs; i++) {
-		rc = addr_cmd(p, true, &p->addrs[i], err, len);
+		rc = addr_cmd(p, true, &p->addrs[i], err);
 		if (rc)
 			return rc;
 	}
@@ -296,66 +294,65 @@ static void flag_names(unsigned int flags, char *buf, size_t len)
 					      names[i].name);
 }
 
-static void print_state(struct probe *p, char *err, size_t len)
+static int print_state(struct probe *p, struct error *err)
 {
 	struct netlink_link st;
 	char flags[128];
+	int rc = netlink_link_get(p->nl, p->tun.name, &st, err);
 
-	if (netlink_link_get(p->nl, p->tun.name, &st, err, len))
-		return;
+	if (rc)
+		return rc;
 	flag_names(st.flags, flags, sizeof(flags));
 	printf("state flags=%s carrier=%d operstate=%s mtu=%u\n", flags, st.carrier,
 	       netlink_operstate_name(st.operstate), st.mtu);
+	return 0;
 }
 
 /* One command line; 0, or -1 with the message in err. */
-static int command(struct probe *p, char *line, char *err, size_t len)
+static int command(struct probe *p, char *line, struct error *err)
 {
 	char *verb = strtok(line, " \t"), *a1 = strtok(NULL, " \t"), *a2 = strtok(NULL, " \t");
 	struct addr_arg addr = { .local = a1, .peer = a2 };
 	unsigned int mtu;
 	bool on;
 
-	err[0] = '\0';
 	if (!verb)
 		return 0;
 	if (!strcmp(verb, "carrier") && a1 && parse_onoff(a1, &on))
-		return tun_set_carrier(&p->tun, on, err, len);
+		return tun_set_carrier(&p->tun, on, err);
 	if (!strcmp(verb, "persist") && a1 && parse_onoff(a1, &on))
-		return tun_set_persist(&p->tun, on, err, len);
+		return tun_set_persist(&p->tun, on, err);
 	if (!strcmp(verb, "up") || !strcmp(verb, "down"))
-		return netlink_set_up(p->nl, p->tun.name, verb[0] == 'u', err, len);
+		return netlink_set_up(p->nl, p->tun.name, verb[0] == 'u', err);
 	if (!strcmp(verb, "mtu") && a1 && parse_uint(a1, &mtu))
-		return netlink_set_mtu(p->nl, p->tun.name, mtu, err, len);
+		return netlink_set_mtu(p->nl, p->tun.name, mtu, err);
 	if (!strcmp(verb, "offload") && a1) {
 		unsigned long mask = strtoul(a1, NULL, 0);
-		int rc = tun_set_offload(&p->tun, (unsigned int)mask, err, len);
+		int rc = tun_set_offload(&p->tun, (unsigned int)mask, err);
 
 		if (!rc)
 			printf("offload 0x%02x\n", p->tun.offload);
 		return rc;
 	}
 	if (!strcmp(verb, "addr") && a1)
-		return addr_cmd(p, true, &addr, err, len);
+		return addr_cmd(p, true, &addr, err);
 	if (!strcmp(verb, "del") && a1)
-		return addr_cmd(p, false, &addr, err, len);
-	if (!strcmp(verb, "state")) {
-		print_state(p, err, len);
-		return err[0] ? -1 : 0;
-	}
-	snprintf(err, len, "tun-probe: unknown command '%s'", verb);
-	return -1;
+		return addr_cmd(p, false, &addr, err);
+	if (!strcmp(verb, "state"))
+		return print_state(p, err);
+	return error_set(err, 0, "tun-probe: unknown command '%s'", verb);
 }
 
 static void serve(struct probe *p)
 {
-	char line[256], copy[256], err[NETLINK_ERR_LEN];
+	char line[256], copy[256];
+	struct error err;
 
 	while (fgets(line, sizeof(line), stdin)) {
 		line[strcspn(line, "\n")] = '\0';
 		memcpy(copy, line, sizeof(copy));
-		if (command(p, line, err, sizeof(err)))
-			printf("error %s\n", err);
+		if (command(p, line, &err))
+			printf("error %s\n", err.msg);
 		else
 			printf("ok %s\n", copy);
 	}
@@ -364,14 +361,14 @@ static void serve(struct probe *p)
 int main(int argc, char **argv)
 {
 	struct probe p = { .tun = { .fd = -1 } };
-	char err[NETLINK_ERR_LEN] = "";
+	struct error err;
 	int rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	parse_args(&p, argc, argv);
-	rc = setup(&p, err, sizeof(err));
+	rc = setup(&p, &err);
 	if (rc) {
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "%s\n", err.msg);
 		goto out;
 	}
 	printf("ready %s ifindex=%d carrier-control=%s offload=0x%02x\n", p.tun.name,

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One error type for the modules below the programs (the device, tun,
+ * netlink, XenStore, hooks, the loop, the control socket): one line that
+ * names what failed and the values involved, ready for the log, and the
+ * errno behind it (0 when there is none). The ring has its own of the same
+ * shape (vchan_error), the configuration one that names file and line.
+ */
+#ifndef VCHAN_TUN_ERROR_H
+#define VCHAN_TUN_ERROR_H
+
+#define ERROR_MSG_MAX	640
+
+struct error {
+	char msg[ERROR_MSG_MAX];
+	int err;
+};
+
+/*
+ * Fills *e: errno_value (0 for none) and the message. Returns -errno_value,
+ * or -1 when it is 0, for `return error_set(...)`.
+ */
+int error_set(struct error *e, int errno_value, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
