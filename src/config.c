@@ -5,30 +5,21 @@
  * One table, keys[], says of every key its names, the function that parses
  * and checks its value, the fields of struct link_config it sets, and what a
  * change to it means; the comparisons walk that table, so a key cannot escape
- * them. The file parser and the command line both go through
+ * them. The file parser (config-file.c) and the command line both go through
  * config_set_key(); checks that involve more than one key wait for
  * config_finish(), because keys may come in any order.
  *
- * Every message is one call, its format the whole sentence: where_fail()
- * writes "file:line: " and the rest, and small renderers write its pieces
- * into the caller's buffers: 'value', "Key = 'value'" (or "--key 'value'"),
- * "Key = 'value' on line N".
+ * Messages are worded by config-msg.c (see config-internal.h).
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 
 #include "config.h"
+#include "config-internal.h"
 #include "frame.h"
 #include "util.h"
 #include "vchan/ring.h"
@@ -39,12 +30,6 @@ _Static_assert(CONFIG_ROLE_SERVER == 1 && CONFIG_ROLE_CLIENT == 2 && CONFIG_MODE
 	       "role_names[] and mode_names[] are in the order of the enums");
 _Static_assert(CONFIG_N_KEYS < 32, "a bit per key, and NAME_SET, in an unsigned int");
 
-/* At most this much of a value is quoted back, so messages stay one line. */
-#define QUOTE_MAX	128
-/* A rendered piece: a value quoted with every byte as \xNN, a key's name, a line number. */
-#define TEXT_MAX	(4 * QUOTE_MAX + 96)
-#define MSG_MAX		sizeof(((struct config_error *)0)->msg)
-
 #define DIGITS		"0123456789"
 #define ALNUM		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" DIGITS
 
@@ -52,8 +37,6 @@ _Static_assert(CONFIG_N_KEYS < 32, "a bit per key, and NAME_SET, in an unsigned 
 #define XS_LONGEST_KEY		"/event-channel"
 #define XS_REL_PATH_MAX		2048	/* XENSTORE_REL_PATH_MAX, after /local/domain/N/ */
 #define XS_PATH_CHARS		ALNUM "-/_@"
-
-#define LINK_NAME_EXPECTED	"expected 1 to 64 letters, digits, '-' and '_'"
 
 /* keys_set bit for --name, which has no key: the file name is the link name. */
 #define NAME_SET	(1u << CONFIG_N_KEYS)
@@ -106,169 +89,7 @@ static void *member(struct link_config *cfg, const struct field *f)
 	return (char *)cfg + f->off;
 }
 
-/* --- messages ----------------------------------------------------------------- */
-
-static void __attribute__((format(printf, 3, 0)))
-vadd(char *buf, size_t len, const char *fmt, va_list ap)
-{
-	size_t used = strlen(buf);
-
-	vsnprintf(buf + used, len - used, fmt, ap);
-}
-
-/* Adds to the text in buf what fits of fmt's. Returns buf. */
-static char *__attribute__((format(printf, 3, 4)))
-add(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vadd(buf, len, fmt, ap);
-	va_end(ap);
-	return buf;
-}
-
-/* A path as it is, but for control characters, which could forge a second line. */
-static const char *path_text(const char *s, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (; *s && used < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		used += (size_t)snprintf(buf + used, len - used,
-					 c < 0x20 || c == 0x7f ? "\\x%02x" : "%c", c);
-	}
-	return buf;
-}
-
-/* "file:line: ", "file: " for line 0, nothing on the command line (where NULL or no file). */
-static void start(struct config_error *err, const struct config_origin *where)
-{
-	err->msg[0] = '\0';
-	if (!where || !where->file)
-		return;
-	path_text(where->file, err->msg, MSG_MAX);
-	if (where->line)
-		add(err->msg, MSG_MAX, ":%u", where->line);
-	add(err->msg, MSG_MAX, ": ");
-}
-
-/* WHERE: the sentence. Returns -1, for the caller to return. */
-static int __attribute__((format(printf, 3, 4)))
-where_fail(struct config_error *err, const struct config_origin *where, const char *fmt, ...)
-{
-	va_list ap;
-
-	start(err, where);
-	va_start(ap, fmt);
-	vadd(err->msg, MSG_MAX, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/*
- * 'value', with anything that could break the line or the quotes escaped:
- * the value may be any bytes, and the message goes to a terminal or the journal.
- */
-static const char *quoted(const char *s, char buf[TEXT_MAX])
-{
-	char *p = buf;
-	size_t i;
-
-	*p++ = '\'';
-	for (i = 0; i < QUOTE_MAX && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '\'' || c == '\\') {
-			*p++ = '\\';
-			*p++ = (char)c;
-		} else if (c < 0x20 || c > 0x7e) {
-			p += snprintf(p, 5, "\\x%02x", c);
-		} else {
-			*p++ = (char)c;
-		}
-	}
-	strcpy(p, s[i] ? "...'" : "'");
-	return buf;
-}
-
-/* How a message names a key: "Interface" in a file, "--interface" on the command line. */
-static const char *key_label(const struct config_origin *where, enum config_key key, char buf[32])
-{
-	if (where && where->file)
-		snprintf(buf, 32, "%s", keys[key].name);
-	else
-		snprintf(buf, 32, "--%s", keys[key].option);
-	return buf;
-}
-
-/* "Key = 'value'" in a file, "--key 'value'" on the command line. */
-static const char *key_value(const struct config_origin *where, enum config_key key,
-			     const char *value, char buf[TEXT_MAX])
-{
-	char label[32], q[TEXT_MAX];
-
-	snprintf(buf, TEXT_MAX, "%s%s%s", key_label(where, key, label),
-		 where && where->file ? " = " : " ", quoted(value, q));
-	return buf;
-}
-
-/* WHERE: Key = 'value': what was expected */
-static int __attribute__((format(printf, 5, 6)))
-key_fail(struct config_error *err, const struct config_origin *where, enum config_key key,
-	 const char *value, const char *fmt, ...)
-{
-	char kv[TEXT_MAX];
-	va_list ap;
-
-	where_fail(err, where, "%s: ", key_value(where, key, value, kv));
-	va_start(ap, fmt);
-	vadd(err->msg, MSG_MAX, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* Where cfg got a key: its line in the file, or the command line. */
-static struct config_origin key_origin(const struct link_config *cfg, unsigned int line)
-{
-	struct config_origin o = { cfg->source[0] ? cfg->source : NULL, line };
-
-	return o;
-}
-
-/*
- * The other key of a conflict, and where: "Key = 'value' on line N" or
- * "--key 'value'", either with "(the default)" instead if it was not written.
- */
-static const char *other_key(const struct link_config *cfg, enum config_key key,
-			     const char *value, unsigned int line, char buf[TEXT_MAX])
-{
-	struct config_origin o = key_origin(cfg, line);
-
-	key_value(&o, key, value, buf);
-	if (!(cfg->keys_set & 1u << key))
-		return add(buf, TEXT_MAX, " (the default)");
-	if (o.file)
-		return add(buf, TEXT_MAX, " on line %u", line);
-	return buf;
-}
-
-/* The other link of a clash in a directory: "link 'a' (dir/a.conf:4)", without :N for line 0. */
-static const char *other_link(const struct link_config *other, unsigned int line, char buf[MSG_MAX])
-{
-	snprintf(buf, MSG_MAX, "link '%s' (", other->name);
-	path_text(other->source, buf + strlen(buf), MSG_MAX - strlen(buf));
-	return line ? add(buf, MSG_MAX, ":%u)", line) : add(buf, MSG_MAX, ")");
-}
-
 /* --- small parsers ------------------------------------------------------------- */
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
 
 /* Digits, and a '-' before them: what is meant as a domain id, whatever its range. */
 static bool looks_numeric(const char *s)
@@ -330,7 +151,7 @@ bool config_valid_domain_name(const char *s)
 }
 
 /* A link name is a XenStore path component in the default path: no '.'. */
-static bool valid_link_name(const char *s)
+bool valid_link_name(const char *s)
 {
 	size_t len = strlen(s);
 
@@ -462,7 +283,7 @@ bad_addr:
 			"expected an IPv4 or IPv6 address with an optional /prefix");
 }
 
-static bool same_addr(const struct config_addr *a, const struct config_addr *b)
+bool same_addr(const struct config_addr *a, const struct config_addr *b)
 {
 	size_t len = a->family == AF_INET6 ? sizeof(a->addr.v6) : sizeof(a->addr.v4);
 
@@ -716,6 +537,11 @@ int config_parse_domid(const char *s, unsigned int *domid)
 const char *config_key_name(enum config_key key)
 {
 	return (unsigned int)key < CONFIG_N_KEYS ? keys[key].name : "?";
+}
+
+const char *config_key_option(enum config_key key)
+{
+	return (unsigned int)key < CONFIG_N_KEYS ? keys[key].option : "?";
 }
 
 const char *config_role_name(enum config_role role)
@@ -1027,355 +853,6 @@ int config_finish(struct link_config *cfg, struct config_error *err)
 	    finish_rings(cfg, err) || finish_ring_fit(cfg, err) || finish_bridge(cfg, err))
 		return -1;
 	return 0;
-}
-
-/* --- files ---------------------------------------------------------------------- */
-
-static char *trim(char *s)
-{
-	char *end;
-
-	while (is_blank(*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && (is_blank(end[-1]) || end[-1] == '\r'))
-		end--;
-	*end = '\0';
-	return s;
-}
-
-static int parse_section(const char *s, const struct config_origin *where,
-			 unsigned int *section_line, struct config_error *err)
-{
-	const char *name = s + 1, *end = s + strlen(s) - 1;
-	char q[TEXT_MAX];
-
-	if (*end != ']')
-		return where_fail(err, where, "malformed section header %s: expected [Link]",
-				  quoted(s, q));
-	while (name < end && is_blank(*name))
-		name++;
-	while (end > name && is_blank(end[-1]))
-		end--;
-	if (end - name != 4 || strncasecmp(name, "Link", 4))
-		return where_fail(err, where, "unknown section %s: expected [Link]", quoted(s, q));
-	if (*section_line)
-		return where_fail(err, where,
-				  "second [Link] section (first on line %u): one link per file",
-				  *section_line);
-	*section_line = where->line;
-	return 0;
-}
-
-/* One line, without its newline and NUL-free. */
-static int parse_line(struct link_config *cfg, char *line, const struct config_origin *where,
-		      unsigned int *section_line, struct config_error *err)
-{
-	char *s, *eq, *key, q[TEXT_MAX];
-
-	line[strcspn(line, "#;")] = '\0';
-	s = trim(line);
-	if (!*s)
-		return 0;
-	if (*s == '[')
-		return parse_section(s, where, section_line, err);
-	eq = strchr(s, '=');
-	if (!eq || eq == s)
-		return where_fail(err, where,
-				  "expected 'Key = Value', '[Link]' or a comment, found %s",
-				  quoted(s, q));
-	*eq = '\0';
-	key = trim(s);
-	if (!*section_line)
-		return where_fail(err, where, "key %s before the [Link] section", quoted(key, q));
-	return config_set_key(cfg, key, trim(eq + 1), where, err);
-}
-
-/* The link name: the file's name without .conf. */
-static int name_from_path(struct link_config *cfg, const char *path, struct config_error *err)
-{
-	const struct config_origin where = { path, 0 };
-	const char *base = strrchr(path, '/');
-	char name[CONFIG_SOURCE_MAX], q[TEXT_MAX];
-	size_t len;
-
-	base = base ? base + 1 : path;
-	len = strlen(base);
-	if (len > 5 && !strcmp(base + len - 5, ".conf"))
-		len -= 5;
-	snprintf(name, sizeof(name), "%.*s", (int)len, base);
-	if (!valid_link_name(name))
-		return where_fail(err, &where,
-				  "link name %s (the file name without .conf): " LINK_NAME_EXPECTED,
-				  quoted(name, q));
-	memcpy(cfg->name, name, len + 1);
-	return 0;
-}
-
-int config_parse_buffer(const char *path, const char *buf, size_t len, struct link_config *out,
-			struct config_error *err)
-{
-	struct config_origin where = { path, 0 };
-	const char *p = buf, *end = buf + len;
-	unsigned int section_line = 0;
-
-	config_init(out);
-	if (strlen(path) >= sizeof(out->source))
-		return where_fail(err, &where, "path longer than %u characters",
-				  CONFIG_SOURCE_MAX - 1);
-	snprintf(out->source, sizeof(out->source), "%s", path);
-	if (name_from_path(out, path, err))
-		return -1;
-	if (len > CONFIG_FILE_MAX)
-		return where_fail(err, &where, "larger than %u bytes", CONFIG_FILE_MAX);
-	/* A UTF-8 byte-order mark, which some editors write, is not part of the first line. */
-	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))
-		p += 3;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = (size_t)((nl ? nl : end) - p);
-		char line[CONFIG_LINE_MAX + 1];
-
-		where.line++;
-		if (n > CONFIG_LINE_MAX)
-			return where_fail(err, &where, "line longer than %u bytes",
-					  CONFIG_LINE_MAX);
-		if (memchr(p, '\0', n))
-			return where_fail(err, &where, "NUL byte in line");
-		memcpy(line, p, n);
-		line[n] = '\0';
-		if (parse_line(out, line, &where, &section_line, err))
-			return -1;
-		p = nl ? nl + 1 : end;
-	}
-	if (!section_line) {
-		where.line = 0;
-		return where_fail(err, &where, "no [Link] section");
-	}
-	return config_finish(out, err);
-}
-
-int config_parse_file(const char *path, struct link_config *out, struct config_error *err)
-{
-	const struct config_origin where = { path, 0 };
-	size_t len = 0;
-	char *buf = NULL;
-	struct stat st;
-	int fd, ret = -1;
-
-	/* Not blocking: a FIFO named *.conf must not hang the daemon. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return where_fail(err, &where, "cannot open: %s", strerror(errno));
-	if (fstat(fd, &st)) {
-		where_fail(err, &where, "cannot read: %s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		where_fail(err, &where, "not a regular file");
-		goto out;
-	}
-	/* One byte more than allowed, to tell a full-size file from a larger one. */
-	buf = malloc(CONFIG_FILE_MAX + 1);
-	if (!buf) {
-		where_fail(err, &where, "cannot read: %s", strerror(ENOMEM));
-		goto out;
-	}
-	while (len < CONFIG_FILE_MAX + 1) {
-		ssize_t n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			where_fail(err, &where, "cannot read: %s", strerror(errno));
-			goto out;
-		}
-		if (!n)
-			break;
-		len += (size_t)n;
-	}
-	ret = config_parse_buffer(path, buf, len, out, err);
-out:
-	free(buf);
-	close(fd);
-	return ret;
-}
-
-/* --- directories ------------------------------------------------------------------ */
-
-static int compare_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool is_conf_name(const char *name)
-{
-	size_t len = strlen(name);
-
-	return name[0] != '.' && len > 5 && !strcmp(name + len - 5, ".conf");
-}
-
-/* The *.conf names in dir, sorted. */
-static int list_dir(const char *dir, char ***names, size_t *n, struct config_error *err)
-{
-	const struct config_origin where = { dir, 0 };
-	char **list = NULL;
-	size_t count = 0, i;
-	struct dirent *de;
-	DIR *d;
-
-	*names = NULL;
-	*n = 0;
-	d = opendir(dir);
-	if (!d)
-		return where_fail(err, &where, "cannot open directory: %s", strerror(errno));
-	list = calloc(CONFIG_MAX_LINKS, sizeof(*list));
-	if (!list) {
-		where_fail(err, &where, "cannot read directory: %s", strerror(ENOMEM));
-		goto fail;
-	}
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (!is_conf_name(de->d_name))
-			continue;
-		if (count == CONFIG_MAX_LINKS) {
-			where_fail(err, &where, "more than %u .conf files", CONFIG_MAX_LINKS);
-			goto fail;
-		}
-		list[count] = strdup(de->d_name);
-		if (!list[count]) {
-			where_fail(err, &where, "cannot read directory: %s", strerror(ENOMEM));
-			goto fail;
-		}
-		count++;
-	}
-	if (errno) {
-		where_fail(err, &where, "cannot read directory: %s", strerror(errno));
-		goto fail;
-	}
-	closedir(d);
-	qsort(list, count, sizeof(*list), compare_names);
-	*names = list;
-	*n = count;
-	return 0;
-
-fail:
-	for (i = 0; i < count; i++)
-		free(list[i]);
-	free(list);
-	closedir(d);
-	return -1;
-}
-
-static bool same_peer(const struct link_config *a, const struct link_config *b)
-{
-	return a->peer_is_name == b->peer_is_name && !strcmp(a->peer, b->peer);
-}
-
-static int check_interface_clash(const struct link_config *a, const struct link_config *b,
-				 struct config_error *err)
-{
-	struct config_origin o = key_origin(b, b->key_line[CONFIG_KEY_INTERFACE]);
-	char what[TEXT_MAX], other[MSG_MAX];
-
-	if (strcmp(a->ifname, b->ifname))
-		return 0;
-	if (b->keys_set & 1u << CONFIG_KEY_INTERFACE)
-		key_value(&o, CONFIG_KEY_INTERFACE, b->ifname, what);
-	else
-		snprintf(what, sizeof(what), "default interface name '%s'", b->ifname);
-	return where_fail(err, &o, "%s: already used by %s", what,
-			  other_link(a, a->key_line[CONFIG_KEY_INTERFACE], other));
-}
-
-/*
- * Like an interface, a local address is one link's: the same one on two
- * devices is most likely a file copied and not edited, and which of them
- * answers for it would be the kernel's choice.
- */
-static int check_address_clash(const struct link_config *a, const struct link_config *b,
-			       struct config_error *err)
-{
-	char other[MSG_MAX];
-
-	for (size_t i = 0; i < b->n_addrs; i++) {
-		struct config_origin o = key_origin(b, b->addrs[i].line);
-
-		for (size_t j = 0; j < a->n_addrs; j++)
-			if (same_addr(&a->addrs[j], &b->addrs[i]))
-				return key_fail(err, &o, CONFIG_KEY_ADDRESS, b->addrs[i].text,
-						"already used by %s",
-						other_link(a, a->addrs[j].line, other));
-	}
-	return 0;
-}
-
-/*
- * A client's path is in the peer's part of XenStore, a server's in ours:
- * the same path clashes for the same peer, or for two servers.
- */
-static int check_path_clash(const struct link_config *a, const struct link_config *b,
-			    struct config_error *err)
-{
-	struct config_origin o = key_origin(b, b->key_line[CONFIG_KEY_XENSTORE_PATH]);
-	bool servers = a->role == CONFIG_ROLE_SERVER && b->role == CONFIG_ROLE_SERVER;
-	char other[MSG_MAX];
-
-	if (!a->xs_path[0] || strcmp(a->xs_path, b->xs_path) || !(servers || same_peer(a, b)))
-		return 0;
-	return key_fail(err, &o, CONFIG_KEY_XENSTORE_PATH, b->xs_path, "already used by %s, %s",
-			other_link(a, a->key_line[CONFIG_KEY_XENSTORE_PATH], other),
-			servers ? "also a server" : "for the same peer");
-}
-
-int config_load_dir(const char *dir, struct link_config **links, size_t *n,
-		    struct config_error *err)
-{
-	const struct config_origin where = { dir, 0 };
-	struct link_config *list = NULL;
-	char **names = NULL;
-	size_t count = 0, i, j;
-	int ret = -1;
-
-	*links = NULL;
-	*n = 0;
-	if (list_dir(dir, &names, &count, err))
-		return -1;
-	list = calloc(count ? count : 1, sizeof(*list));
-	if (!list) {
-		where_fail(err, &where, "cannot read directory: %s", strerror(ENOMEM));
-		goto out;
-	}
-	for (i = 0; i < count; i++) {
-		char path[CONFIG_SOURCE_MAX];
-		size_t dlen = strlen(dir);
-		const char *sep = dlen && dir[dlen - 1] == '/' ? "" : "/";
-
-		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", dir, sep, names[i]) >=
-		    sizeof(path)) {
-			where_fail(err, &where, "path of %s longer than %u characters", names[i],
-				   CONFIG_SOURCE_MAX - 1);
-			goto out;
-		}
-		if (config_parse_file(path, &list[i], err))
-			goto out;
-		for (j = 0; j < i; j++)
-			if (check_interface_clash(&list[j], &list[i], err) ||
-			    check_address_clash(&list[j], &list[i], err) ||
-			    check_path_clash(&list[j], &list[i], err))
-				goto out;
-	}
-	*links = list;
-	*n = count;
-	list = NULL;
-	ret = 0;
-out:
-	for (i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
-	free(list);
-	return ret;
 }
 
 /* --- for the daemon ------------------------------------------------------------------ */
