@@ -176,59 +176,61 @@ void netlink_close(struct netlink *nl)
 
 /* --- links ------------------------------------------------------------------------- */
 
-static int link_change(struct netlink *nl, int ifindex, struct rtnl_link *change)
+/*
+ * Applies what set() puts into an empty rtnl_link to the device ifname;
+ * "what" (e.g. "set MTU 1400 on vchan5") opens the error message.
+ */
+static int link_change(struct netlink *nl, const char *ifname, const char *what,
+		       void (*set)(struct rtnl_link *change, unsigned int value), unsigned int value,
+		       struct error *err)
 {
-	struct rtnl_link *orig = rtnl_link_alloc();
-	int rc;
+	struct rtnl_link *orig, *change;
+	int ifindex, rc;
 
-	if (!orig)
-		return -NLE_NOMEM;
+	ifindex = ifindex_of(ifname, what, err);
+	if (ifindex < 0)
+		return ifindex;
+	orig = rtnl_link_alloc();
+	change = rtnl_link_alloc();
+	if (!orig || !change) {
+		rc = fail_msg(ENOMEM, what, "out of memory", err);
+		goto out;
+	}
+	set(change, value);
 	rtnl_link_set_ifindex(orig, ifindex);
 	reset_error(nl);
 	rc = rtnl_link_change(nl->sk, orig, change, 0);
-	rtnl_link_put(orig);
+	rc = rc < 0 ? fail_nl(nl, rc, what, err) : 0;
+out:
+	if (orig)
+		rtnl_link_put(orig);
+	if (change)
+		rtnl_link_put(change);
 	return rc;
 }
 
-int netlink_set_mtu(struct netlink *nl, const char *ifname, unsigned int mtu, struct error *err)
+static void set_admin_up(struct rtnl_link *change, unsigned int up)
 {
-	struct rtnl_link *change;
-	char what[64];
-	int ifindex, rc;
-
-	snprintf(what, sizeof(what), "set MTU %u on %s", mtu, ifname);
-	ifindex = ifindex_of(ifname, what, err);
-	if (ifindex < 0)
-		return ifindex;
-	change = rtnl_link_alloc();
-	if (!change)
-		return fail_msg(ENOMEM, what, "out of memory", err);
-	rtnl_link_set_mtu(change, mtu);
-	rc = link_change(nl, ifindex, change);
-	rtnl_link_put(change);
-	return rc < 0 ? fail_nl(nl, rc, what, err) : 0;
-}
-
-int netlink_set_up(struct netlink *nl, const char *ifname, bool up, struct error *err)
-{
-	struct rtnl_link *change;
-	char what[64];
-	int ifindex, rc;
-
-	snprintf(what, sizeof(what), "bring %s %s", ifname, up ? "up" : "down");
-	ifindex = ifindex_of(ifname, what, err);
-	if (ifindex < 0)
-		return ifindex;
-	change = rtnl_link_alloc();
-	if (!change)
-		return fail_msg(ENOMEM, what, "out of memory", err);
 	if (up)
 		rtnl_link_set_flags(change, IFF_UP);
 	else
 		rtnl_link_unset_flags(change, IFF_UP);
-	rc = link_change(nl, ifindex, change);
-	rtnl_link_put(change);
-	return rc < 0 ? fail_nl(nl, rc, what, err) : 0;
+}
+
+int netlink_set_mtu(struct netlink *nl, const char *ifname, unsigned int mtu, struct error *err)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "set MTU %u on %s", mtu, ifname);
+	return link_change(nl, ifname, what, rtnl_link_set_mtu, mtu, err);
+}
+
+int netlink_set_up(struct netlink *nl, const char *ifname, bool up, struct error *err)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "bring %s %s", ifname, up ? "up" : "down");
+	return link_change(nl, ifname, what, set_admin_up, up, err);
 }
 
 int netlink_dev_sysctl(const char *ifname, const char *family, const char *key,
