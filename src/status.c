@@ -2,6 +2,7 @@
 /* Status as text and as JSON, from a link's snapshot: see status.h. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "status.h"
 #include "util.h"
@@ -68,7 +69,7 @@ void status_text(struct strbuf *sb, const struct link_status *st)
 
 void status_json_begin(struct strbuf *sb, unsigned int domid)
 {
-	sb_printf(sb, "{\"version\":");
+	sb_printf(sb, "{\"schema\":%d,\"version\":", STATUS_JSON_SCHEMA);
 	sb_json_string(sb, vchan_tun_version);
 	sb_printf(sb, ",\"domid\":%u,\"links\":[", domid);
 }
@@ -84,6 +85,21 @@ static void json_uint_or_null(struct strbuf *sb, const char *key, bool known, ui
 		sb_printf(sb, "\"%s\":%" PRIu64, key, v);
 	else
 		sb_printf(sb, "\"%s\":null", key);
+}
+
+/* "a,b,c" (frame_features_text's form; "none" for no name) as ["a","b","c"]. */
+static void json_names(struct strbuf *sb, const char *list)
+{
+	const char *name = strcmp(list, "none") ? list : "";
+
+	sb_printf(sb, "[");
+	while (*name) {
+		size_t n = strcspn(name, ",");
+
+		sb_printf(sb, "%s\"%.*s\"", name == list ? "" : ",", (int)n, name);
+		name += n + (name[n] == ',');
+	}
+	sb_printf(sb, "]");
 }
 
 void status_json(struct strbuf *sb, const struct link_status *st, bool first)
@@ -114,7 +130,7 @@ void status_json(struct strbuf *sb, const struct link_status *st, bool first)
 	json_uint_or_null(sb, "max_payload", st->agreed, st->lim.max_payload);
 	sb_printf(sb, ",\"offloads\":");
 	if (st->agreed)
-		sb_printf(sb, "\"%s\"", frame_features_text(st->lim.features, feat, sizeof(feat)));
+		json_names(sb, frame_features_text(st->lim.features, feat, sizeof(feat)));
 	else
 		sb_printf(sb, "null");
 	sb_printf(sb, "},\"tx\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64

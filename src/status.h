@@ -18,6 +18,12 @@
 #include "datapath.h"
 #include "strbuf.h"
 
+/*
+ * The JSON's "schema": raised when a field changes meaning or goes away, not
+ * when one is added (readers ignore fields they do not know).
+ */
+#define STATUS_JSON_SCHEMA	1
+
 struct link_status {
 	const struct link_config *cfg;
 	const char *state;		/* link_state_name() */

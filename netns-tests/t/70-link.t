@@ -131,6 +131,10 @@ is "$(ctl left status --json t70 | perl -MJSON::PP -e '
 like "$(ctl left status t70)" 't70' "status t70: the link, in text"
 out=$("$CTL" --control "$WORK/left.sock" status nosuch 2>&1)
 is "$?,$out" "1,vchan-tunctl: no link 'nosuch'" "status nosuch: exit 1, and the daemon says why"
+like "$(perl -MJSON::PP -e '
+	my $s = decode_json(do { local $/; <STDIN> });
+	print "$s->{schema} ", join(",", @{$s->{links}[0]{agreed}{offloads}})' <<<"$json")" \
+	'^1 vnet-hdr,csum,tso4,tso6(,|$)' "JSON: schema 1; the offloads agreed, as an array"
 is "$(field left t70 state)" RUNNING "JSON: state RUNNING"
 is "$(field left t70 role)" server "JSON: role server"
 is "$(field right t70 role)" client "JSON: the other end is the client"
