@@ -1,22 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The daemon's log (see log.h). Each line goes out in one write(2), so that
- * lines from a daemon and its children, or two daemons sharing a terminal,
- * never interleave mid-line.
+ * The daemon's log (see log.h). Each line goes out in one write(2), or one
+ * datagram to journald, so that lines from a daemon and its children, or
+ * two daemons sharing a terminal, never interleave mid-line.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
 
 #define LOG_LINE_MAX	1024
 
+/* journald's native socket (systemd.journal-fields(7), "native protocol") */
+#define JOURNAL_SOCKET	"/run/systemd/journal/socket"
+
 static const char *log_prog = "vchan-tund";
 static bool log_debug;
 static bool log_journal;
+static int journal_fd = -1;
+
+/*
+ * Under systemd, the native socket carries a line's fields (LINK=), so that
+ * `journalctl LINK=guest1` finds a link's lines; without it, the stream.
+ */
+static int journal_open(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 void log_init(const char *prog, bool verbose)
 {
@@ -25,6 +50,33 @@ void log_init(const char *prog, bool verbose)
 	log_prog = prog;
 	log_debug = verbose;
 	log_journal = js && *js;
+	if (log_journal && journal_fd < 0)
+		journal_fd = journal_open();
+}
+
+/*
+ * One entry on the native socket: MESSAGE (the line as the stream would
+ * have it, escaped), PRIORITY, SYSLOG_IDENTIFIER and LINK. False when it did
+ * not go, for the caller to write the line to the stream instead.
+ */
+static bool journal_send(int level, const char *link, const char *msg, size_t len)
+{
+	char head[64];
+	struct iovec iov[] = {
+		{ .iov_base = "MESSAGE=", .iov_len = 8 },
+		{ .iov_base = (void *)msg, .iov_len = len },
+		{ .iov_base = head, .iov_len = 0 },
+		{ .iov_base = (void *)log_prog, .iov_len = strlen(log_prog) },
+		{ .iov_base = "\nLINK=", .iov_len = link ? 6 : 0 },
+		{ .iov_base = (void *)(link ? link : ""), .iov_len = link ? strlen(link) : 0 },
+		{ .iov_base = "\n", .iov_len = 1 },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = sizeof(iov) / sizeof(iov[0]) };
+	int n;
+
+	n = snprintf(head, sizeof(head), "\nPRIORITY=%d\nSYSLOG_IDENTIFIER=", level);
+	iov[2].iov_len = (size_t)n;
+	return sendmsg(journal_fd, &mh, MSG_NOSIGNAL) >= 0;
 }
 
 static const char *level_word(int level)
@@ -91,7 +143,7 @@ static size_t escape_controls(const char *line, size_t len, char *out)
 void log_link(int level, const char *link, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX], out[LOG_LINE_MAX];
-	size_t len = 0;
+	size_t len = 0, prefix;
 	va_list ap;
 
 	if (level >= LOG_DEBUG && !log_debug)
@@ -100,6 +152,7 @@ void log_link(int level, const char *link, const char *fmt, ...)
 		append_f(line, &len, "<%d>", level);
 	else
 		append_f(line, &len, "%s: ", log_prog);
+	prefix = len;
 	if (link)
 		append_f(line, &len, "%s: ", link);
 	if (!log_journal)
@@ -108,10 +161,13 @@ void log_link(int level, const char *link, const char *fmt, ...)
 	append(line, &len, fmt, ap);
 	va_end(ap);
 	/*
-	 * Text a peer wrote can end up here: it must not forge a second line, nor
-	 * reach a terminal as escape sequences. Control bytes become \xNN.
+	 * Text a peer wrote can end up here: it must not forge a second line (or
+	 * journal field), nor reach a terminal as escape sequences. Control
+	 * bytes become \xNN.
 	 */
 	len = escape_controls(line, len, out);
+	if (journal_fd >= 0 && journal_send(level, link, out + prefix, len - prefix))
+		return;
 	out[len++] = '\n';
 	if (write(STDERR_FILENO, out, len) < 0)
 		return; /* nowhere left to say it */

@@ -4,10 +4,14 @@
  * is about. Levels are syslog's (LOG_ERR ... LOG_DEBUG); LOG_DEBUG lines
  * appear only with -v.
  *
- * When stderr is a journald stream (JOURNAL_STREAM is set), each line starts
- * with "<N>", the level as sd-daemon(3) prefixes it, and no program name
- * (journald adds it); otherwise lines read "vchan-tund: LINK: message", with
- * "error:" or "warning:" in front of the message at those levels.
+ * Under systemd (JOURNAL_STREAM is set), a line goes to journald's native
+ * socket with its fields: MESSAGE ("LINK: message"), PRIORITY,
+ * SYSLOG_IDENTIFIER and LINK, so that `journalctl LINK=guest1` shows one
+ * link. Where that socket cannot be reached, the line goes to the stream,
+ * starting with "<N>", the level as sd-daemon(3) prefixes it, and no
+ * program name (journald adds it). Elsewhere lines read
+ * "vchan-tund: LINK: message", with "error:" or "warning:" in front of the
+ * message at those levels.
  */
 #ifndef VCHAN_TUN_LOG_H
 #define VCHAN_TUN_LOG_H
