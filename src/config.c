@@ -622,6 +622,13 @@ static int set_name_option(struct link_config *cfg, const char *value, struct co
 	return 0;
 }
 
+bool config_is_yes_no(const char *s)
+{
+	bool ignored;
+
+	return !parse_bool(s, &ignored);
+}
+
 int config_set_option(struct link_config *cfg, const char *name, const char *value,
 		      struct config_error *err)
 {

@@ -199,6 +199,13 @@ int config_set_option(struct link_config *cfg, const char *name, const char *val
 		      struct config_error *err);
 
 /*
+ * True for a yes/no word (yes, no, true, false, on, off, 1, 0): getopt
+ * takes an optional argument only as --persistent=no, and the daemon takes
+ * such a word after the option as its value too.
+ */
+bool config_is_yes_no(const char *s);
+
+/*
  * Cross-key checks and the remaining defaults (Interface). Call once, after
  * the last key; the parse functions below do.
  */

@@ -137,6 +137,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			print_version_and_exit(PROG);
 		case CONFIG_OPTION_VAL:
 			o->link_options = true;
+			/* "--persistent yes" as "--persistent=yes": a yes/no word after it is its value */
+			if (!optarg && opts[idx].has_arg == optional_argument && optind < argc &&
+			    config_is_yes_no(argv[optind]))
+				optarg = argv[optind++];
 			if (config_set_option(&o->cmdline, opts[idx].name, optarg, &err))
 				config_fail("%s", err.msg);
 			break;

@@ -127,6 +127,12 @@ bad "two 1K rings" \
 bad "no --peer" "missing --peer: expected a domain id or a domain name" --role server
 bad "a bad --persistent" "--persistent 'maybe': expected yes or no (also true/false, on/off, 1/0)" \
 	--peer 2 --role server --persistent=maybe
+bad "--persistent yes, the value a word of its own, twice" "--persistent given twice" \
+	--peer 2 --role server --persistent yes --persistent no
+"$DAEMON" --check-config --peer 2 --persistent no --watched off --role server >/dev/null 2>&1
+is $? 0 "--persistent no and --watched off: a yes/no word after the option is its value"
+bad "--persistent maybe, a word of its own" "unexpected argument 'maybe': links come from --config-dir or link options" \
+	--peer 2 --role server --persistent maybe
 bad "a peer address without an address" \
 	"--peer-address '10.0.0.2': IPv4 peer address 1 has no IPv4 Address 1 to belong to" \
 	--peer 2 --role server --peer-address 10.0.0.2
