@@ -67,6 +67,7 @@ struct link {
 	/* the peer */
 	bool peer_known;
 	unsigned int peer_domid;
+	char peer_name[CONFIG_NAME_MAX + 1];	/* of a peer given by id: "" if not known */
 	char xs_path[CONFIG_XS_PATH_MAX + 1];
 	bool watching;			/* client: our watch is on watch_path (or muted) */
 	char watch_path[CONFIG_XS_PATH_MAX + 1];
@@ -493,6 +494,9 @@ static void peer_find_and_connect(struct link *l, const struct xstore_domain *do
 	}
 	if (!peer_find(l, doms, n, list_err))
 		return;
+	/* for status only; a guest may not read it */
+	if (!cfg->peer_is_name)
+		xstore_domain_name(l->env->xs, l->peer_domid, l->peer_name);
 	server = is_server(l) ? l->env->own_domid : l->peer_domid;
 	client = is_server(l) ? l->peer_domid : l->env->own_domid;
 	if (cfg->xs_path[0])
@@ -1099,6 +1103,7 @@ void link_status(const struct link *l, struct link_status *st)
 		.since_s = (now_ms() - l->since_ms) / 1000,
 		.peer_known = l->peer_known,
 		.peer_domid = l->peer_domid,
+		.peer_name = l->cfg.peer_is_name ? l->cfg.peer : l->peer_known ? l->peer_name : "",
 		.xs_path = l->xs_path,
 		.agreed = l->state == LINK_RUNNING,
 		.lim = l->dp.lim,

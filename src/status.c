@@ -36,8 +36,8 @@ void status_text(struct strbuf *sb, const struct link_status *st)
 		sb_printf(sb, "%u", st->peer_domid);
 	else
 		sb_printf(sb, "?");
-	if (cfg->peer_is_name)
-		sb_printf(sb, " (%s)", cfg->peer);
+	if (st->peer_name[0])
+		sb_printf(sb, " (%s)", st->peer_name);
 	sb_printf(sb, "\n  channel %s, rings read %s write %s", st->xs_path[0] ? st->xs_path : "-",
 		  st->ring_read ? size_text(st->ring_read, rd, sizeof(rd)) : "?",
 		  st->ring_write ? size_text(st->ring_write, wr, sizeof(wr)) : "?");
@@ -115,7 +115,7 @@ void status_json(struct strbuf *sb, const struct link_status *st, bool first)
 		  "\"mtu\":%u,\"peer\":{\"name\":",
 		  st->state, (long long)st->since, config_role_name(cfg->role),
 		  config_mode_name(cfg->mode), cfg->mtu);
-	sb_json_string(sb, cfg->peer_is_name ? cfg->peer : NULL);
+	sb_json_string(sb, st->peer_name[0] ? st->peer_name : NULL);
 	sb_printf(sb, ",");
 	json_uint_or_null(sb, "domid", st->peer_known, st->peer_domid);
 	sb_printf(sb, "},\"xenstore_path\":");

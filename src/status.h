@@ -31,6 +31,7 @@ struct link_status {
 	int64_t since_s;		/* how long ago */
 	bool peer_known;
 	unsigned int peer_domid;
+	const char *peer_name;		/* "" if not known */
 	const char *xs_path;		/* "" before the peer is known */
 	size_t ring_read, ring_write;	/* 0: not known yet */
 	bool agreed;			/* the handshake is done: what follows is what it agreed */

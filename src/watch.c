@@ -348,21 +348,14 @@ static void watch_keys(struct wlink *l)
 /* The domain's name, for the hooks; "" where we may not read it (a guest). */
 static void read_peer_name(struct wlink *l)
 {
-	char path[64];
-
 	if (l->cfg.peer_is_name) {
 		snprintf(l->peer_name, sizeof(l->peer_name), "%s", l->cfg.peer);
 		return;
 	}
-	snprintf(path, sizeof(path), "/local/domain/%u/name", l->peer_domid);
-	if (xstore_read(l->w->loop.xs, path, l->peer_name, sizeof(l->peer_name)) <= 0)
-		l->peer_name[0] = '\0';
 	/* a name no link could give is none: it goes to hooks and the log */
-	if (l->peer_name[0] && !config_valid_domain_name(l->peer_name)) {
+	if (xstore_domain_name(l->w->loop.xs, l->peer_domid, l->peer_name) < 0)
 		log_link(LOG_WARNING, l->cfg.name, "domain %u's name in XenStore is not a domain "
 			 "name: the hooks get none", l->peer_domid);
-		l->peer_name[0] = '\0';
-	}
 }
 
 /*

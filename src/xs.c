@@ -339,6 +339,25 @@ int xstore_domain_exists(struct xstore *xs, unsigned int domid)
 	return xstore_path_exists(xs, path);
 }
 
+int xstore_domain_name(struct xstore *xs, unsigned int domid, char *name)
+{
+	char path[64];
+	char *s;
+	int ret = -1;
+
+	name[0] = '\0';
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	s = read_string(xs, path);
+	if (!s)
+		return 0;
+	if (config_valid_domain_name(s)) {
+		memcpy(name, s, strlen(s) + 1);
+		ret = 1;
+	}
+	free(s);
+	return ret;
+}
+
 int xstore_list_domains(struct xstore *xs, struct xstore_domain **doms, size_t *n,
 			struct error *err)
 {
@@ -361,21 +380,12 @@ int xstore_list_domains(struct xstore *xs, struct xstore_domain **doms, size_t *
 		return -1;
 	}
 	for (i = 0; i < count; i++) {
-		char path[64];
-		char *name;
+		struct xstore_domain *d = &list[found];
 
-		if (config_parse_domid(ids[i], &list[found].domid))
-			continue;
-		snprintf(path, sizeof(path), "/local/domain/%u/name", list[found].domid);
-		name = read_string(xs, path);
-		/* gone meanwhile, nameless, or a name no link can give */
-		if (!name)
-			continue;
-		if (config_valid_domain_name(name)) {
-			memcpy(list[found].name, name, strlen(name) + 1);
+		/* gone meanwhile, nameless, or a name no link can give: left out */
+		if (!config_parse_domid(ids[i], &d->domid) &&
+		    xstore_domain_name(xs, d->domid, d->name) == 1)
 			found++;
-		}
-		free(name);
 	}
 	free(ids);
 	*doms = list;

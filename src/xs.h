@@ -81,6 +81,14 @@ int xstore_own_domid(struct xstore *xs, unsigned int *domid, struct error *err);
 int xstore_domain_exists(struct xstore *xs, unsigned int domid);
 
 /*
+ * A domain's name into name (CONFIG_NAME_MAX + 1 bytes): 1 when it has one
+ * that is a name by config.h's rules; 0 when it has none or it is not ours to
+ * read (a guest); -1 when it is something no link could name (a toolstack may
+ * write anything there). name is "" unless 1.
+ */
+int xstore_domain_name(struct xstore *xs, unsigned int domid, char *name);
+
+/*
  * Every domain with a name, as a new array the caller frees. Names that are
  * not names by config.h's rules (a guest may not choose its name, but a
  * toolstack may write anything) are left out: no link can name them. Returns 0, or

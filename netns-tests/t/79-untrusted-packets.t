@@ -64,6 +64,9 @@ is "$(ip -n "$N0" -6 route show default)" "" "dom0 has no IPv6 default route thr
 is "$(ip -n "$N0" -6 route show | grep -c 'bad')" 0 "nor any route to or through what it announced"
 is "$(ip -n "$N0" -6 addr show | grep -c '2001:db8:bad')" 0 "nor an address in its prefix"
 is "$(field dom0 guest rx drops malformed)" 0 "the packets were well-formed: the link was not reset"
+# a peer given by id: dom0 reads its name for the status
+is "$(field dom0 guest peer name)" hostile "status --json names the peer configured by id"
+like "$(ctl dom0 status guest)" 'client of domain 5 \(hostile\)' "and so does the text"
 
 kill -TERM "$d0"
 reap "$d0" 10
