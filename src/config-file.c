@@ -297,7 +297,7 @@ static int check_address_clash(const struct link_config *a, const struct link_co
 		struct config_origin o = key_origin(b, b->addrs[i].line);
 
 		for (size_t j = 0; j < a->n_addrs; j++)
-			if (same_addr(&a->addrs[j], &b->addrs[i]))
+			if (config_same_addr(&a->addrs[j], &b->addrs[i]))
 				return key_fail(err, &o, CONFIG_KEY_ADDRESS, b->addrs[i].text,
 						"already used by %s",
 						other_link(a, a->addrs[j].line, other));

@@ -57,8 +57,6 @@ const char *other_link(const struct link_config *other, unsigned int line, char 
 const char *config_key_option(enum config_key key);
 /* A link name: also a XenStore path component in the default path, so no '.'. */
 bool valid_link_name(const char *s);
-/* The same address, whatever the prefix. */
-bool same_addr(const struct config_addr *a, const struct config_addr *b);
 
 static inline bool is_blank(char c)
 {

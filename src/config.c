@@ -62,6 +62,7 @@ enum {
 	KEY_REPEATS	= 1 << 0,	/* may repeat, and takes a list */
 	KEY_YES_NO	= 1 << 1,	/* the option's argument is optional: --persistent */
 	KEY_WATCHER	= 1 << 2,	/* only the watcher reads it: no change for the daemon */
+	KEY_IN_PLACE	= 1 << 3,	/* a running link takes a change of it: no restart */
 };
 
 struct key_info {
@@ -283,7 +284,7 @@ bad_addr:
 			"expected an IPv4 or IPv6 address with an optional /prefix");
 }
 
-bool same_addr(const struct config_addr *a, const struct config_addr *b)
+bool config_same_addr(const struct config_addr *a, const struct config_addr *b)
 {
 	size_t len = a->family == AF_INET6 ? sizeof(a->addr.v6) : sizeof(a->addr.v4);
 
@@ -319,7 +320,7 @@ static int check_networks(const struct config_addr *list, size_t n, enum config_
 		struct config_addr net;
 
 		network_of(&list[i], &net);
-		if (same_addr(&list[i], &net))
+		if (config_same_addr(&list[i], &net))
 			continue;
 		inet_ntop(net.family, &net.addr, text, sizeof(text));
 		return key_fail(err, where, key, list[i].text,
@@ -369,7 +370,7 @@ static int parse_list(struct link_config *cfg, enum config_key key, const char *
 			return -1;
 		for (i = 0; i < *n; i++) {
 			/* a network is its prefix too: 10.0.0.0/8 and 10.0.0.0/16 differ */
-			if (!same_addr(&list[i], &list[*n]) ||
+			if (!config_same_addr(&list[i], &list[*n]) ||
 			    (nets && list[i].prefix != list[*n].prefix))
 				continue;
 			if (where->file)
@@ -496,11 +497,12 @@ static const struct key_info keys[CONFIG_N_KEYS] = {
 		{ SCALAR(mode, enum config_mode) } },
 	[CONFIG_KEY_INTERFACE] = { "Interface", "interface", 0, parse_ifname,
 		{ STRING(ifname) } },
-	[CONFIG_KEY_MTU] = { "MTU", "mtu", 0, parse_mtu,
+	[CONFIG_KEY_MTU] = { "MTU", "mtu", KEY_IN_PLACE, parse_mtu,
 		{ SCALAR(mtu, unsigned int) } },
-	[CONFIG_KEY_ADDRESS] = { "Address", "address", KEY_REPEATS, parse_list,
+	[CONFIG_KEY_ADDRESS] = { "Address", "address", KEY_REPEATS | KEY_IN_PLACE, parse_list,
 		{ LIST(FIELD_ADDRS, addrs, n_addrs) } },
-	[CONFIG_KEY_PEER_ADDRESS] = { "PeerAddress", "peer-address", KEY_REPEATS,
+	[CONFIG_KEY_PEER_ADDRESS] = { "PeerAddress", "peer-address",
+		KEY_REPEATS | KEY_IN_PLACE,
 		parse_list, { LIST(FIELD_ADDRS, peer_addrs, n_peer_addrs) } },
 	[CONFIG_KEY_READ_RING] = { "ReadRing", "read-ring", 0, parse_ring,
 		{ SCALAR(read_ring, uint32_t) } },
@@ -508,18 +510,18 @@ static const struct key_info keys[CONFIG_N_KEYS] = {
 		{ SCALAR(write_ring, uint32_t) } },
 	[CONFIG_KEY_XENSTORE_PATH] = { "XenStorePath", "xenstore-path", 0, parse_xs_path,
 		{ STRING(xs_path) } },
-	[CONFIG_KEY_PERSISTENT] = { "Persistent", "persistent", KEY_YES_NO, parse_yes_no,
+	[CONFIG_KEY_PERSISTENT] = { "Persistent", "persistent", KEY_YES_NO | KEY_IN_PLACE, parse_yes_no,
 		{ SCALAR(persistent, bool) } },
 	[CONFIG_KEY_WATCHED] = { "Watched", "watched", KEY_YES_NO, parse_yes_no,
 		{ SCALAR(watched, bool) } },
-	[CONFIG_KEY_HOOK] = { "Hook", "hook", KEY_WATCHER, parse_hook,
+	[CONFIG_KEY_HOOK] = { "Hook", "hook", KEY_WATCHER | KEY_IN_PLACE, parse_hook,
 		{ STRING(hook), SCALAR(no_hook, bool) } },
-	[CONFIG_KEY_BRIDGE] = { "Bridge", "bridge", KEY_WATCHER, parse_ifname,
+	[CONFIG_KEY_BRIDGE] = { "Bridge", "bridge", KEY_WATCHER | KEY_IN_PLACE, parse_ifname,
 		{ STRING(bridge) } },
-	[CONFIG_KEY_ROUTES] = { "Routes", "routes", KEY_REPEATS, parse_list,
+	[CONFIG_KEY_ROUTES] = { "Routes", "routes", KEY_REPEATS | KEY_IN_PLACE, parse_list,
 		{ LIST(FIELD_NETS, routes, n_routes) } },
 	[CONFIG_KEY_ALLOWED_SOURCES] = { "AllowedSources", "allowed-sources",
-		KEY_REPEATS, parse_list, { LIST(FIELD_NETS, sources, n_sources) } },
+		KEY_REPEATS | KEY_IN_PLACE, parse_list, { LIST(FIELD_NETS, sources, n_sources) } },
 };
 
 /* --- keys and options ---------------------------------------------------------- */
@@ -703,7 +705,7 @@ static int finish_peer_addrs(const struct link_config *cfg, struct config_error 
 		for (j = 0; j < cfg->n_addrs; j++) {
 			const struct config_addr *a = &cfg->addrs[j];
 
-			if (same_addr(a, pa))
+			if (config_same_addr(a, pa))
 				return key_fail(err, &o, CONFIG_KEY_PEER_ADDRESS, pa->text,
 						"the same address as %s",
 						other_key(cfg, CONFIG_KEY_ADDRESS, a->text, a->line,
@@ -888,7 +890,7 @@ unsigned int config_grant_cost(const struct link_config *cfg)
 static bool same_addrs(const struct config_addr *a, const struct config_addr *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!same_addr(&a[i], &b[i]) || a[i].prefix != b[i].prefix ||
+		if (!config_same_addr(&a[i], &b[i]) || a[i].prefix != b[i].prefix ||
 		    a[i].prefix_set != b[i].prefix_set)
 			return false;
 	return true;
@@ -916,27 +918,46 @@ static bool same_field(const struct field *f, const struct link_config *a,
 	return true;
 }
 
-/* The same link, and every field the table names the same: the watcher's keys too, or not. */
-static bool same_keys(const struct link_config *a, const struct link_config *b, bool watcher)
+static bool same_key(enum config_key k, const struct link_config *a,
+		     const struct link_config *b)
 {
-	if (strcmp(a->name, b->name))
-		return false;
-	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++) {
-		if (!watcher && (keys[k].flags & KEY_WATCHER))
-			continue;
-		for (size_t i = 0; i < ARRAY_SIZE(keys[k].fields); i++)
-			if (!same_field(&keys[k].fields[i], a, b))
-				return false;
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(keys[k].fields); i++)
+		if (!same_field(&keys[k].fields[i], a, b))
+			return false;
 	return true;
+}
+
+unsigned int config_changed_keys(const struct link_config *a, const struct link_config *b)
+{
+	unsigned int changed = 0;
+
+	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++)
+		if (!same_key(k, a, b))
+			changed |= 1u << k;
+	return changed;
+}
+
+unsigned int config_restart_keys(const struct link_config *a, const struct link_config *b)
+{
+	unsigned int changed = config_changed_keys(a, b);
+
+	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++)
+		if (keys[k].flags & KEY_IN_PLACE)
+			changed &= ~(1u << k);
+	return changed;
 }
 
 bool config_equal(const struct link_config *a, const struct link_config *b)
 {
-	return same_keys(a, b, false);
+	unsigned int changed = config_changed_keys(a, b);
+
+	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++)
+		if (keys[k].flags & KEY_WATCHER)
+			changed &= ~(1u << k);
+	return !strcmp(a->name, b->name) && !changed;
 }
 
 bool config_watch_equal(const struct link_config *a, const struct link_config *b)
 {
-	return same_keys(a, b, true);
+	return !strcmp(a->name, b->name) && !config_changed_keys(a, b);
 }

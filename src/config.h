@@ -251,6 +251,19 @@ unsigned int config_grant_cost(const struct link_config *cfg);
 bool config_equal(const struct link_config *a, const struct link_config *b);
 bool config_watch_equal(const struct link_config *a, const struct link_config *b);
 
+/* The same address, whatever the prefix. */
+bool config_same_addr(const struct config_addr *a, const struct config_addr *b);
+
+/*
+ * The keys (bit 1 << enum config_key) whose settings differ between two
+ * configurations of a link, the watcher's included. config_restart_keys()
+ * leaves out those a running link takes in place (MTU, Address, PeerAddress,
+ * Routes, AllowedSources, Persistent, Hook, Bridge): what is left needs a new
+ * device (Peer, Role, Mode, Interface, the rings, XenStorePath, Watched).
+ */
+unsigned int config_changed_keys(const struct link_config *a, const struct link_config *b);
+unsigned int config_restart_keys(const struct link_config *a, const struct link_config *b);
+
 /*
  * A domain name as Peer takes it: 1 to CONFIG_NAME_MAX letters, digits, '.',
  * '_' and '-', not all digits (that would be a domid), not starting with '-'.

@@ -285,16 +285,53 @@ static void warn_grant_budget(const struct link_config *links, size_t n)
 		need, GNTALLOC_DEFAULT_LIMIT);
 }
 
+/* "Interface, ReadRing": the keys of a mask of config_changed_keys(). */
+static const char *keys_text(unsigned int keys, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++)
+		if (keys & (1u << k) && at < len)
+			at += (size_t)snprintf(buf + at, len - at, "%s%s", at ? ", " : "",
+					       config_key_name(k));
+	return buf;
+}
+
+/*
+ * A link whose configuration changed: in place if it can be, else stopped,
+ * to start again (true) once every old link has freed its device name.
+ */
+static bool change_link(struct daemon *d, struct link *l, const struct link_config *now)
+{
+	unsigned int restart = config_restart_keys(link_cfg(l), now);
+	char keys[256], why[ERROR_MSG_MAX + 64];
+	struct error err;
+
+	if (!restart && !link_reconfigure(l, now, &err))
+		return false;
+	if (restart)
+		snprintf(why, sizeof(why), "configuration changed (%s): restarting",
+			 keys_text(restart, keys, sizeof(keys)));
+	else
+		snprintf(why, sizeof(why), "configuration changed, but %s: restarting", err.msg);
+	link_stop(l, why);
+	bury(d, l);
+	return true;
+}
+
 /*
  * SIGHUP: the new configuration replaces the old one link by link. A link
- * whose settings did not change is left alone (its channel stays up); a
+ * whose settings did not change is left alone (its channel stays up); one
+ * whose change it can take changes in place (link_reconfigure); any other
  * changed one restarts; gone ones stop, new ones start.
  */
 static int reload_links(struct daemon *d, struct strbuf *out)
 {
 	struct link_config *cfgs = NULL;
 	struct link **links, **old = d->links;
-	size_t n = 0, n_old = d->n_links, added = 0, changed = 0, kept = 0, removed = 0;
+	size_t n = 0, n_old = d->n_links, added = 0, restarted = 0, in_place = 0, kept = 0;
+	size_t removed = 0;
 	struct config_error err;
 
 	if (!d->o->config_dir) {
@@ -313,32 +350,36 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 		sb_printf(out, "out of memory");
 		return -1;
 	}
-	/* Stop first what goes or changes, so that its device name is free for the new one. */
+	/* Stop first what goes or restarts, so that its device name is free for the new one. */
 	for (size_t i = 0; i < n_old; i++) {
 		const struct link_config *now = NULL;
 
 		for (size_t j = 0; j < n && !now; j++)
 			if (!strcmp(cfgs[j].name, link_name(old[i])))
 				now = &cfgs[j];
-		if (now && config_equal(now, link_cfg(old[i])))
+		if (now && config_equal(now, link_cfg(old[i]))) {
+			kept++;
 			continue;
-		link_stop(old[i], now ? "configuration changed" : "removed from the configuration");
-		bury(d, old[i]);
-		if (now)
-			changed++;
-		else
+		}
+		if (now && !change_link(d, old[i], now)) {
+			in_place++;
+			continue;
+		}
+		if (!now) {
+			link_stop(old[i], "removed from the configuration");
+			bury(d, old[i]);
 			removed++;
+		} else {
+			restarted++;
+		}
 		old[i] = NULL;
 	}
 	for (size_t j = 0; j < n; j++) {
 		links[j] = find_link(old, n_old, cfgs[j].name);
-		if (links[j]) {
-			kept++;
-			continue;
-		}
-		links[j] = start_link(d, &cfgs[j]);
+		if (!links[j])
+			links[j] = start_link(d, &cfgs[j]);
 	}
-	added = n - kept - changed;
+	added = n - kept - in_place - restarted;
 	/* a failed allocation leaves a hole: close it */
 	d->n_links = 0;
 	for (size_t j = 0; j < n; j++)
@@ -348,10 +389,12 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 	free(old);
 	warn_grant_budget(cfgs, n);
 	free(cfgs);
-	log_msg(LOG_NOTICE, "configuration reloaded: %zu links (%zu added, %zu changed, %zu removed, "
-		"%zu unchanged)", d->n_links, added, changed, removed, kept);
-	sb_printf(out, "reloaded: %zu links (%zu added, %zu changed, %zu removed, %zu unchanged)\n",
-		  d->n_links, added, changed, removed, kept);
+	log_msg(LOG_NOTICE, "configuration reloaded: %zu links (%zu added, %zu changed in place, "
+		"%zu restarted, %zu removed, %zu unchanged)", d->n_links, added, in_place,
+		restarted, removed, kept);
+	sb_printf(out, "reloaded: %zu links (%zu added, %zu changed in place, %zu restarted, "
+		  "%zu removed, %zu unchanged)\n", d->n_links, added, in_place, restarted, removed,
+		  kept);
 	return 0;
 }
 

@@ -71,20 +71,58 @@ static const struct config_addr *peer_of(const struct link_config *cfg, size_t i
 	return NULL;
 }
 
+/* The i-th Address as the kernel gets it: with its peer, if any, and the pair's prefix. */
+static struct netlink_addr addr_pair(const struct link_config *cfg, size_t i)
+{
+	const struct config_addr *a = &cfg->addrs[i], *p = peer_of(cfg, i);
+
+	/* DAD on a point-to-point link finds nobody, and would hold IPv6 back for seconds */
+	return (struct netlink_addr){
+		.local = a,
+		.peer = p,
+		.prefix = p && p->prefix_set ? p->prefix : a->prefix,
+		.nodad = true,
+	};
+}
+
+static bool same_pair(const struct netlink_addr *a, const struct netlink_addr *b)
+{
+	if (!config_same_addr(a->local, b->local) || a->prefix != b->prefix)
+		return false;
+	if (!a->peer || !b->peer)
+		return !a->peer && !b->peer;
+	return config_same_addr(a->peer, b->peer);
+}
+
 static int add_addresses(struct device *dev, const struct link_config *cfg, struct netlink *nl,
 			 struct error *err)
 {
 	for (size_t i = 0; i < cfg->n_addrs; i++) {
-		const struct config_addr *a = &cfg->addrs[i], *p = peer_of(cfg, i);
-		/* DAD on a point-to-point link finds nobody, and would hold IPv6 back for seconds */
-		struct netlink_addr na = {
-			.local = a,
-			.peer = p,
-			.prefix = p && p->prefix_set ? p->prefix : a->prefix,
-			.nodad = true,
-		};
+		struct netlink_addr na = addr_pair(cfg, i);
 		int rc = netlink_addr_add(nl, dev->tun.name, &na, err);
 
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The pairs of old that cfg no longer has: the kernel would keep them, and route them. */
+static int remove_addresses(struct device *dev, const struct link_config *old,
+			    const struct link_config *cfg, struct netlink *nl, struct error *err)
+{
+	for (size_t i = 0; i < old->n_addrs; i++) {
+		struct netlink_addr gone = addr_pair(old, i), now;
+		bool kept = false;
+		int rc;
+
+		for (size_t j = 0; j < cfg->n_addrs && !kept; j++) {
+			now = addr_pair(cfg, j);
+			kept = same_pair(&gone, &now);
+		}
+		if (kept)
+			continue;
+		rc = netlink_addr_del(nl, dev->tun.name, &gone, err);
 		if (rc)
 			return rc;
 	}
@@ -249,6 +287,25 @@ int device_open(struct device *dev, const struct link_config *cfg, struct netlin
 		 dev->tun.name, config_mode_name(cfg->mode), cfg->mtu, cfg->n_addrs,
 		 cfg->n_addrs == 1 ? "" : "es", dev->tun.persist ? ", persistent" : "");
 	return 0;
+}
+
+int device_reconfigure(struct device *dev, const struct link_config *old,
+		       const struct link_config *cfg, struct netlink *nl, struct error *err)
+{
+	int rc = 0;
+
+	if (!dev->open)
+		return 0;
+	if (dev->tun.persist != cfg->persistent)
+		rc = tun_set_persist(&dev->tun, cfg->persistent, err);
+	if (!rc && old->mtu != cfg->mtu)
+		rc = netlink_set_mtu(nl, dev->tun.name, cfg->mtu, err);
+	if (!rc)
+		rc = remove_addresses(dev, old, cfg, nl, err);
+	if (rc)
+		return rc;
+	/* adding what is there already does nothing: only the new pairs arrive */
+	return cfg->watched ? watched_addresses(dev, cfg, nl, err) : add_addresses(dev, cfg, nl, err);
 }
 
 void device_close(struct device *dev)

@@ -41,6 +41,15 @@ struct device {
 int device_open(struct device *dev, const struct link_config *cfg, struct netlink *nl,
 		struct error *err);
 
+/*
+ * A running device from old's settings to cfg's, in place (same device, same
+ * ifindex): Persistent, MTU, and the addresses (those old had and cfg has
+ * not removed, the new ones added). Only keys config_restart_keys() leaves
+ * out may differ.
+ */
+int device_reconfigure(struct device *dev, const struct link_config *old,
+		       const struct link_config *cfg, struct netlink *nl, struct error *err);
+
 /* Closing removes a device that is not persistent, addresses and all. */
 void device_close(struct device *dev);
 

@@ -1069,6 +1069,30 @@ void link_stop(struct link *l, const char *why)
 		 l->cfg.persistent ? " (device kept: persistent)" : "");
 }
 
+int link_reconfigure(struct link *l, const struct link_config *cfg, struct error *err)
+{
+	bool mtu_changed = cfg->mtu != l->cfg.mtu;
+	char why[ERR_LEN];
+	int rc;
+
+	rc = device_reconfigure(&l->dev, &l->cfg, cfg, l->env->nl, err);
+	if (rc)
+		return rc;
+	l->cfg = *cfg;
+	filter_init(&l->filter, &l->cfg);
+	log_link(LOG_INFO, l->cfg.name, "configuration changed: applied in place (device %s, "
+		 "mtu %u, %zu address%s)", l->cfg.ifname, l->cfg.mtu, l->cfg.n_addrs,
+		 l->cfg.n_addrs == 1 ? "" : "es");
+	/* the peer agreed on the old MTU: a new handshake, on a new channel, agrees again */
+	if (mtu_changed && channel_up(l)) {
+		snprintf(why, sizeof(why), "MTU changed to %u: a new channel to agree on it",
+			 l->cfg.mtu);
+		send_close(l, why);
+		link_down(l, false, "%s", why);
+	}
+	return 0;
+}
+
 void link_free(struct link *l)
 {
 	free(l);

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "error.h"
 #include "status.h"
 #include "xs.h"
 
@@ -73,6 +74,15 @@ void link_start(struct link *l);
  * round of the event loop.
  */
 void link_stop(struct link *l, const char *why);
+
+/*
+ * The link takes a new configuration that differs only in keys
+ * config_restart_keys() leaves out: the device changes in place (its
+ * ifindex, routes and firewall state stay), and a new MTU ends the channel so
+ * that the next handshake agrees on it. On failure (err says why), part
+ * of it may be applied: the caller restarts the link.
+ */
+int link_reconfigure(struct link *l, const struct link_config *cfg, struct error *err);
 void link_free(struct link *l);
 
 const char *link_name(const struct link *l);

@@ -932,7 +932,11 @@ static void test_every_key_compared(void)
 	};
 	struct link_config a, b;
 	struct config_error err;
-	int rows = 1, parsed = 1, watcher = 1, daemon = 1;
+	const unsigned int in_place = 1u << CONFIG_KEY_MTU | 1u << CONFIG_KEY_ADDRESS |
+		1u << CONFIG_KEY_PEER_ADDRESS | 1u << CONFIG_KEY_ROUTES |
+		1u << CONFIG_KEY_ALLOWED_SOURCES | 1u << CONFIG_KEY_PERSISTENT |
+		1u << CONFIG_KEY_HOOK | 1u << CONFIG_KEY_BRIDGE;
+	int rows = 1, parsed = 1, watcher = 1, daemon = 1, named = 1, restart = 1;
 
 	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++) {
 		const char *base = cases[k].base ? cases[k].base : BASE;
@@ -959,11 +963,24 @@ static void test_every_key_compared(void)
 			       config_equal(&a, &b));
 			daemon = 0;
 		}
+		if (config_changed_keys(&a, &b) != 1u << k) {
+			printf("# %s: config_changed_keys says %#x\n",
+			       config_key_name((enum config_key)k), config_changed_keys(&a, &b));
+			named = 0;
+		}
+		if (!config_restart_keys(&a, &b) != !!(in_place & 1u << k)) {
+			printf("# %s: config_restart_keys says %#x\n",
+			       config_key_name((enum config_key)k), config_restart_keys(&a, &b));
+			restart = 0;
+		}
 	}
 	ok(rows, "every key has a case");
 	ok(parsed, "every case parses");
 	ok(watcher, "config_watch_equal sees a change to any key");
 	ok(daemon, "config_equal sees a change to any key but Hook and Bridge");
+	ok(named, "config_changed_keys names the key that changed, and no other");
+	ok(restart, "a link restarts for any key but MTU, the addresses, Routes, AllowedSources, "
+	   "Persistent, Hook and Bridge");
 	ok(config_parse_buffer(PATH, BASE, strlen(BASE), &a, &err) == 0 &&
 	   config_parse_buffer("/elsewhere/guest1.conf", "# moved\n" BASE, strlen(BASE) + 8, &b,
 			       &err) == 0 &&
