@@ -60,6 +60,7 @@ struct daemon {
 
 	struct link **links;		/* by name, as the configuration lists them */
 	size_t n_links;
+	struct link *starting;		/* in link_start, not in links yet: for its log fields */
 
 	/* what systemd's STATUS= last said; a new one when this changes */
 	size_t told_links, told_running;
@@ -268,8 +269,21 @@ static struct link *start_link(struct daemon *d, const struct link_config *cfg)
 		log_link(LOG_ERR, cfg->name, "out of memory");
 		return NULL;
 	}
+	d->starting = l;
 	link_start(l);
+	d->starting = NULL;
 	return l;
+}
+
+/* log_set_fields()'s: a link's IFNAME and PEER_DOMID, for journalctl to select by. */
+static size_t journal_fields(void *ctx, const char *name, char *buf, size_t len)
+{
+	struct daemon *d = ctx;
+	struct link *l = d->starting;
+
+	if (!l || strcmp(link_name(l), name))
+		l = find_link(d->links, d->n_links, name);
+	return l ? link_journal_fields(l, buf, len) : 0;
 }
 
 static void warn_grant_budget(const struct link_config *links, size_t n)
@@ -681,6 +695,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	d.o = &o;
+	log_set_fields(journal_fields, &d);
 	if (!setup(&d) && !start_links(&d, cfgs, n)) {
 		log_msg(LOG_INFO, "running as domain %u with %zu link%s, control socket %s",
 			d.env.own_domid, d.n_links, d.n_links == 1 ? "" : "s", o.control);

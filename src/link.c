@@ -1118,6 +1118,17 @@ const char *link_watch_token(const struct link *l)
 	return l->token;
 }
 
+size_t link_journal_fields(const struct link *l, char *buf, size_t len)
+{
+	const unsigned int *peer = NULL;
+
+	if (l->peer_known)
+		peer = &l->peer_domid;
+	else if (!l->cfg.peer_is_name)
+		peer = &l->cfg.peer_domid;
+	return log_fields_text(buf, len, l->cfg.ifname, peer);
+}
+
 void link_status(const struct link *l, struct link_status *st)
 {
 	*st = (struct link_status){

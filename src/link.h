@@ -85,6 +85,12 @@ void link_stop(struct link *l, const char *why);
 int link_reconfigure(struct link *l, const struct link_config *cfg, struct error *err);
 void link_free(struct link *l);
 
+/*
+ * Its journal fields (log_set_fields()): "IFNAME=vchan5\nPEER_DOMID=5\n",
+ * PEER_DOMID once the peer's id is known. Their length, at most len.
+ */
+size_t link_journal_fields(const struct link *l, char *buf, size_t len);
+
 const char *link_name(const struct link *l);
 const struct link_config *link_cfg(const struct link *l);
 enum link_state link_state(const struct link *l);

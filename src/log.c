@@ -24,6 +24,8 @@ static const char *log_prog = "vchan-tund";
 static bool log_debug;
 static bool log_journal;
 static int journal_fd = -1;
+static size_t (*link_fields)(void *ctx, const char *link, char *buf, size_t len);
+static void *link_fields_ctx;
 
 /*
  * Under systemd, the native socket carries a line's fields (LINK=), so that
@@ -54,14 +56,30 @@ void log_init(const char *prog, bool verbose)
 		journal_fd = journal_open();
 }
 
+void log_set_fields(size_t (*fields)(void *ctx, const char *link, char *buf, size_t len),
+		    void *ctx)
+{
+	link_fields = fields;
+	link_fields_ctx = ctx;
+}
+
+size_t log_fields_text(char *buf, size_t len, const char *ifname, const unsigned int *peer_domid)
+{
+	int n = peer_domid ? snprintf(buf, len, "IFNAME=%s\nPEER_DOMID=%u\n", ifname, *peer_domid) :
+			     snprintf(buf, len, "IFNAME=%s\n", ifname);
+
+	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+}
+
 /*
  * One entry on the native socket: MESSAGE (the line as the stream would
- * have it, escaped), PRIORITY, SYSLOG_IDENTIFIER and LINK. False when it did
- * not go, for the caller to write the line to the stream instead.
+ * have it, escaped), PRIORITY, SYSLOG_IDENTIFIER, LINK and the link's own
+ * fields. False when it did not go, for the caller to write the line to the
+ * stream instead.
  */
 static bool journal_send(int level, const char *link, const char *msg, size_t len)
 {
-	char head[64];
+	char head[64], fields[128];
 	struct iovec iov[] = {
 		{ .iov_base = "MESSAGE=", .iov_len = 8 },
 		{ .iov_base = (void *)msg, .iov_len = len },
@@ -70,12 +88,17 @@ static bool journal_send(int level, const char *link, const char *msg, size_t le
 		{ .iov_base = "\nLINK=", .iov_len = link ? 6 : 0 },
 		{ .iov_base = (void *)(link ? link : ""), .iov_len = link ? strlen(link) : 0 },
 		{ .iov_base = "\n", .iov_len = 1 },
+		{ .iov_base = fields, .iov_len = 0 },
 	};
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = sizeof(iov) / sizeof(iov[0]) };
 	int n;
 
 	n = snprintf(head, sizeof(head), "\nPRIORITY=%d\nSYSLOG_IDENTIFIER=", level);
 	iov[2].iov_len = (size_t)n;
+	if (link && link_fields)
+		iov[7].iov_len = link_fields(link_fields_ctx, link, fields, sizeof(fields));
+	if (iov[7].iov_len > sizeof(fields))
+		iov[7].iov_len = 0;
 	return sendmsg(journal_fd, &mh, MSG_NOSIGNAL) >= 0;
 }
 

@@ -582,6 +582,16 @@ static struct wlink *find_link(struct watcher *w, const char *name)
 	return NULL;
 }
 
+/* log_set_fields()'s: a link's IFNAME and, once known, PEER_DOMID. */
+static size_t journal_fields(void *ctx, const char *name, char *buf, size_t len)
+{
+	struct wlink *l = find_link(ctx, name);
+
+	if (!l)
+		return 0;
+	return log_fields_text(buf, len, l->cfg.ifname, l->peer_seen ? &l->peer_domid : NULL);
+}
+
 /* "our daemon connected", at once: our own daemon wrote it. */
 static void on_own_key(struct wlink *l)
 {
@@ -948,6 +958,7 @@ int main(int argc, char **argv)
 	if (config_load_dir(o.config_dir, &cfgs, &n, &err))
 		config_fail("%s", err.msg);
 	w.o = &o;
+	log_set_fields(journal_fields, &w);
 	if (!setup(&w) && !start_links(&w, cfgs, n)) {
 		log_msg(LOG_INFO, "watching %zu link%s as domain %u, hooks in %s", w.n_links,
 			w.n_links == 1 ? "" : "s", w.loop.own_domid, o.hooks_dir);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Under systemd (JOURNAL_STREAM set), vchan-tund logs to journald's native
-# socket with a LINK field, so that `journalctl LINK=NAME` shows one link;
+# socket with LINK, IFNAME and PEER_DOMID fields, so that
+# `journalctl LINK=NAME` shows one link;
 # where that socket cannot be reached it falls back to the stream, each line
 # led by its "<N>" level. journald is played by a listener on the socket in
 # a mount namespace of the test's own (a tmpfs over /run/systemd), so the
@@ -65,8 +66,9 @@ record() { # record PATTERN: the first journal entry with a line matching PATTER
 value() { # value PATTERN FIELD: that entry's FIELD
 	perl -0 -ne "if (/^$1/m) { print \$1, \"\n\" if /^$2=(.*)\$/m; exit }" "$WORK/journal"
 }
-is "$(record 'MESSAGE=jt: device vchan2 ready')" "MESSAGE PRIORITY SYSLOG_IDENTIFIER LINK" \
-	"the link's entry: MESSAGE, PRIORITY, SYSLOG_IDENTIFIER and LINK"
+is "$(record 'MESSAGE=jt: device vchan2 ready')" \
+	"MESSAGE PRIORITY SYSLOG_IDENTIFIER LINK IFNAME PEER_DOMID" \
+	"the link's entry: MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, LINK, IFNAME and PEER_DOMID"
 like "$(value 'MESSAGE=jt: device vchan2 ready' MESSAGE)" '^jt: device vchan2 ready \(tun, mtu 1500' \
 	"its MESSAGE is the line, the link's name first"
 is "$(value 'MESSAGE=jt: device vchan2 ready' PRIORITY)" 6 "PRIORITY=6 (info)"
@@ -74,6 +76,8 @@ is "$(value 'MESSAGE=jt: cannot offer' PRIORITY)" 3 "PRIORITY=3 for an error"
 is "$(value 'MESSAGE=jt: device vchan2 ready' SYSLOG_IDENTIFIER)" vchan-tund \
 	"SYSLOG_IDENTIFIER=vchan-tund"
 is "$(value 'MESSAGE=jt: device vchan2 ready' LINK)" jt "LINK=jt"
+is "$(value 'MESSAGE=jt: device vchan2 ready' IFNAME)" vchan2 "IFNAME=vchan2, the link's device"
+is "$(value 'MESSAGE=jt: cannot offer' PEER_DOMID)" 2 "PEER_DOMID=2, the peer's id"
 is "$(record 'MESSAGE=running as domain 1')" "MESSAGE PRIORITY SYSLOG_IDENTIFIER" \
 	"a line about no link has no LINK field"
 is "$(grep -c 'device vchan2 ready' "$WORK/d1.log")" 0 "and the stream has none of those lines"
