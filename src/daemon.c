@@ -9,7 +9,8 @@
  *              [--check-config] [--help]
  *
  * Exit status: 0 after SIGTERM/SIGINT or --check-config, 1 when the daemon
- * cannot run (XenStore, netlink, control socket), 2 on configuration errors.
+ * cannot run (XenStore, netlink, control socket, or every link failed for a
+ * reason that retrying cannot mend), 2 on configuration errors.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -336,16 +337,18 @@ static bool change_link(struct daemon *d, struct link *l, const struct link_conf
 
 /*
  * SIGHUP: the new configuration replaces the old one link by link. A link
- * whose settings did not change is left alone (its channel stays up); one
- * whose change it can take changes in place (link_reconfigure); any other
- * changed one restarts; gone ones stop, new ones start.
+ * whose settings did not change is left alone (its channel stays up), unless
+ * it failed for a reason only a reload retries; one whose change it can take
+ * changes in place (link_reconfigure); any other changed one restarts; gone
+ * ones stop, new ones start.
  */
 static int reload_links(struct daemon *d, struct strbuf *out)
 {
 	struct link_config *cfgs = NULL;
 	struct link **links, **old = d->links;
 	size_t n = 0, n_old = d->n_links, added = 0, restarted = 0, in_place = 0, kept = 0;
-	size_t removed = 0;
+	size_t removed = 0, retried = 0;
+	char failed[64] = "";
 	struct config_error err;
 
 	if (!d->o->config_dir) {
@@ -390,8 +393,15 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 	}
 	for (size_t j = 0; j < n; j++) {
 		links[j] = find_link(old, n_old, cfgs[j].name);
-		if (!links[j])
+		if (!links[j]) {
 			links[j] = start_link(d, &cfgs[j]);
+			continue;
+		}
+		/* what was missing (a module, a capability, a name) may be there now */
+		if (link_needs_reload(links[j])) {
+			retried++;
+			link_retry(links[j]);
+		}
 	}
 	added = n - kept - in_place - restarted;
 	/* a failed allocation leaves a hole: close it */
@@ -403,12 +413,14 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 	free(old);
 	warn_grant_budget(cfgs, n);
 	free(cfgs);
+	if (retried)
+		snprintf(failed, sizeof(failed), ", %zu of them failed and retried", retried);
 	log_msg(LOG_NOTICE, "configuration reloaded: %zu links (%zu added, %zu changed in place, "
-		"%zu restarted, %zu removed, %zu unchanged)", d->n_links, added, in_place,
-		restarted, removed, kept);
+		"%zu restarted, %zu removed, %zu unchanged%s)", d->n_links, added, in_place,
+		restarted, removed, kept, failed);
 	sb_printf(out, "reloaded: %zu links (%zu added, %zu changed in place, %zu restarted, "
-		  "%zu removed, %zu unchanged)\n", d->n_links, added, in_place, restarted, removed,
-		  kept);
+		  "%zu removed, %zu unchanged%s)\n", d->n_links, added, in_place, restarted, removed,
+		  kept, failed);
 	return 0;
 }
 
@@ -448,6 +460,18 @@ static int start_links(struct daemon *d, const struct link_config *cfgs, size_t 
 			d->links[d->n_links++] = l;
 	}
 	return 0;
+}
+
+/*
+ * Every link failed, each for a reason that retrying cannot mend: nothing
+ * would ever run, and a service manager must not hear READY=1.
+ */
+static bool all_failed(const struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_links; i++)
+		if (!link_needs_reload(d->links[i]))
+			return false;
+	return d->n_links > 0;
 }
 
 static void stop_links(struct daemon *d, const char *why)
@@ -697,6 +721,11 @@ int main(int argc, char **argv)
 	d.o = &o;
 	log_set_fields(journal_fields, &d);
 	if (!setup(&d) && !start_links(&d, cfgs, n)) {
+		if (all_failed(&d)) {
+			log_msg(LOG_ERR, "no link can run (%s above): exiting",
+				d.n_links == 1 ? "the reason is" : "each link's reason is");
+			goto out;
+		}
 		log_msg(LOG_INFO, "running as domain %u with %zu link%s, control socket %s",
 			d.env.own_domid, d.n_links, d.n_links == 1 ? "" : "s", o.control);
 		d.status_stale = true;
@@ -705,6 +734,7 @@ int main(int argc, char **argv)
 		ret = loop_run(&d.loop);
 		sd_notify_send("STOPPING=1");
 	}
+out:
 	free(cfgs);
 	teardown(&d);
 	return ret;

@@ -11,7 +11,9 @@
  *
  * Errors: 0, or a negative errno, with that errno and one line naming the
  * device and what failed in the struct error (error.h) (-EBUSY: another
- * process holds it).
+ * process holds it). Lasting ones are marked so (error.h): no TUN/TAP driver
+ * (hint "modprobe tun"), no CAP_NET_ADMIN (-EPERM), the name held by another
+ * process or another kind of device (-EBUSY, -EINVAL).
  */
 #ifndef VCHAN_TUN_DEVICE_H
 #define VCHAN_TUN_DEVICE_H
@@ -36,7 +38,8 @@ struct device {
 /*
  * Makes the device, or takes over a persistent one of that name, carrier
  * off, and sets it up. -EBUSY, with a message saying so, when another
- * process (another vchan-tund serving the link?) holds it.
+ * process (another vchan-tund serving the link?) holds it; -EINVAL when the
+ * name is another device's. Both are lasting.
  */
 int device_open(struct device *dev, const struct link_config *cfg, struct netlink *nl,
 		struct error *err);

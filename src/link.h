@@ -15,7 +15,9 @@
  *   RUNNING       carrier on, packets flow
  *   BACKOFF       a pause before the next channel: after a protocol error,
  *                 or after a peer that connects and leaves too fast
- *   FAILED        the device or the channel could not be set up: retried later
+ *   FAILED        the device or the channel could not be set up: retried later,
+ *                 or, when trying again cannot mend it, only on a reload
+ *                 (link_needs_reload)
  *   STOPPED       after link_stop
  *
  * The device, with its addresses and routes, lives from link_start to
@@ -64,8 +66,18 @@ struct link;
 
 struct link *link_new(const struct link_config *cfg, struct link_env *env);
 
-/* Creates the device and starts looking for the peer; problems are logged and retried. */
+/*
+ * Creates the device and starts looking for the peer; problems are logged
+ * and retried, but for those that trying again cannot mend: no TUN/TAP
+ * driver, no CAP_NET_ADMIN, the interface name taken (device.h), a Peer that
+ * is this domain, a Peer by name in a guest. Then the link is FAILED, holds
+ * nothing (no device, channel, XenStore key or timer), and link_needs_reload.
+ */
 void link_start(struct link *l);
+
+/* FAILED for a reason retrying cannot mend: only link_retry (a reload) tries again. */
+bool link_needs_reload(const struct link *l);
+void link_retry(struct link *l);
 
 /*
  * Tells the peer why (a CLOSE frame), closes the channel (a server removes

@@ -28,8 +28,12 @@ void status_text(struct strbuf *sb, const struct link_status *st)
 	char since[32], err_at[32], rd[24], wr[24], feat[64], error[ERROR_TEXT_MAX];
 
 	time_text(st->since, since, sizeof(since));
-	sb_printf(sb, "%s: %s since %s (%" PRId64 " s)\n", cfg->name, st->state, since,
+	sb_printf(sb, "%s: %s since %s (%" PRId64 " s)", cfg->name, st->state, since,
 		  st->since_s);
+	if (st->reason)
+		sb_printf(sb, ": %s; %s", printable(st->reason, error, sizeof(error)),
+			  st->until_reload ? "retried on reload" : "retrying by itself");
+	sb_printf(sb, "\n");
 	sb_printf(sb, "  interface %s (%s, mtu %u), %s of domain ", cfg->ifname,
 		  config_mode_name(cfg->mode), cfg->mtu, config_role_name(cfg->role));
 	if (st->peer_known)
@@ -111,10 +115,18 @@ void status_json(struct strbuf *sb, const struct link_status *st, bool first)
 	sb_json_string(sb, cfg->name);
 	sb_printf(sb, ",\"interface\":");
 	sb_json_string(sb, cfg->ifname);
-	sb_printf(sb, ",\"state\":\"%s\",\"since\":%lld,\"role\":\"%s\",\"mode\":\"%s\","
-		  "\"mtu\":%u,\"peer\":{\"name\":",
-		  st->state, (long long)st->since, config_role_name(cfg->role),
-		  config_mode_name(cfg->mode), cfg->mtu);
+	sb_printf(sb, ",\"state\":\"%s\",\"failure\":", st->state);
+	if (st->reason) {
+		sb_printf(sb, "{\"reason\":");
+		sb_json_string(sb, st->reason);
+		sb_printf(sb, ",\"retry\":\"%s\"}", st->until_reload ? "on_reload" : "automatic");
+	} else {
+		sb_printf(sb, "null");
+	}
+	sb_printf(sb, ",\"since\":%lld,\"role\":\"%s\",\"mode\":\"%s\",\"mtu\":%u,"
+		  "\"peer\":{\"name\":",
+		  (long long)st->since, config_role_name(cfg->role), config_mode_name(cfg->mode),
+		  cfg->mtu);
 	sb_json_string(sb, st->peer_name[0] ? st->peer_name : NULL);
 	sb_printf(sb, ",");
 	json_uint_or_null(sb, "domid", st->peer_known, st->peer_domid);

@@ -41,6 +41,8 @@ struct link_status {
 	uint64_t connects, reconnects;
 	const char *last_error;		/* "" for none */
 	time_t last_error_at;
+	const char *reason;		/* FAILED: why; NULL in every other state */
+	bool until_reload;		/* FAILED, and only a reload tries again */
 };
 
 /* "domain 0, 2 links" and, after it, each link's lines. */
