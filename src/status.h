@@ -41,6 +41,11 @@ struct link_status {
 	uint64_t connects, reconnects;
 	const char *last_error;		/* "" for none */
 	time_t last_error_at;
+	/* the device as the kernel has it; ifindex 0: none now (the configured name and MTU) */
+	const char *dev_name;
+	int dev_ifindex;
+	unsigned int dev_mtu;
+	bool dev_admin_up;
 };
 
 /* "domain 0, 2 links" and, after it, each link's lines. */
