@@ -352,10 +352,13 @@ static int follow_state(struct device *dev, const struct link_config *cfg, struc
 	dev->admin_up = st.flags & IFF_UP;
 	if (!dev->admin_up) {
 		dev->went_down = true;
-		if (was_up)
-			log_link(cfg->watched ? LOG_INFO : LOG_NOTICE, cfg->name,
-				 "device %s is administratively down: packets from the peer are "
-				 "dropped until it is up again (ip link set %s up)",
+		/* a Watched link's device goes down whenever its peer does: routine */
+		if (was_up && cfg->watched)
+			log_link(LOG_INFO, cfg->name, "device %s is administratively down",
+				 dev->tun.name);
+		else if (was_up)
+			log_link(LOG_NOTICE, cfg->name, "device %s is administratively down: packets "
+				 "from the peer are dropped until it is up again (ip link set %s up)",
 				 dev->tun.name, dev->tun.name);
 		return 0;
 	}
