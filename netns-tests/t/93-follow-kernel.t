@@ -5,8 +5,10 @@
 # not as refused), the next admin up brings the configured addresses back
 # (IPv6 ones too, which Linux drops on down), a rename is followed, an
 # address of ours removed is logged and back after the next down and up or
-# a reload, while one the administrator added is left alone, and a deleted device
-# is made again at once. Status shows the device as the kernel has it.
+# a reload, while one the administrator added is left alone, announcements
+# lost in an overrun are made up for by reading the device again, and a
+# deleted device is made again at once. Status shows the device as the
+# kernel has it.
 # shellcheck source=SCRIPTDIR/../lib.sh
 # shellcheck disable=SC2154,SC2317,SC2119 # spawn sets variables by name; sim_start takes no $1
 . "$(dirname "$0")/../lib.sh"
@@ -146,6 +148,27 @@ wait_for 5 has_addr x93 'inet6 fd93::1/64'
 ok $? "and a reload (SIGHUP) brings it back"
 is "$(count 'reload: its 2 addresses restored')" 1 "one log line says so"
 run_ok "IPv6 to the peer works again" ip netns exec "$NA" ping -c 2 -i 0.1 -W 2 fd93::2
+
+# --- announcements lost ------------------------------------------------------------
+
+# Stopped, the daemon reads nothing while another device changes its MTU
+# thousands of times (a few KiB of announcement each): its socket overruns,
+# and the MTU set after them is heard of only by reading every device's
+# state again.
+ip -n "$NA" tuntap add dev f93 mode tun
+for i in $(seq 0 2999); do
+	echo "link set f93 mtu $((1000 + i))"
+done >"$WORK/flood"
+kill -STOP "$da"
+ip -n "$NA" -batch "$WORK/flood"
+ip -n "$NA" link set x93 mtu 9000
+kill -CONT "$da"
+wait_for 10 logged "missed some of the kernel's announcements"
+ok $? "an overrun of the netlink socket is logged"
+wait_for 5 mtu_is x93 1500
+ok $? "and the MTU set meanwhile is restored all the same"
+ip -n "$NA" link del f93
+run_ok "the link still carries packets" ip netns exec "$NB" ping -c 2 -i 0.1 -W 2 10.93.0.1
 
 # --- deleted -------------------------------------------------------------------------
 
