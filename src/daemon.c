@@ -63,6 +63,10 @@ struct daemon {
 	size_t n_links;
 	struct link *starting;		/* in link_start, not in links yet: for its log fields */
 
+	/* what the kernel announces about our devices */
+	struct netlink_listener *kernel;
+	struct ev_source kernel_src;
+
 	/* what systemd's STATUS= last said; a new one when this changes */
 	size_t told_links, told_running;
 	bool status_stale;
@@ -352,6 +356,9 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 	struct config_error err;
 
 	if (!d->o->config_dir) {
+		/* still a reload for the device: addresses removed with ip come back */
+		for (size_t i = 0; i < d->n_links; i++)
+			link_on_reload(d->links[i]);
 		sb_printf(out, "nothing to reload: the link was given on the command line");
 		log_msg(LOG_NOTICE, "nothing to reload: the link was given on the command line");
 		return 0;
@@ -397,6 +404,7 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 			links[j] = start_link(d, &cfgs[j]);
 			continue;
 		}
+		link_on_reload(links[j]);
 		/* what was missing (a module, a capability, a name) may be there now */
 		if (link_needs_reload(links[j])) {
 			retried++;
@@ -664,6 +672,54 @@ static const struct loop_ops daemon_ops = {
 	.round = on_round,
 };
 
+/* --- the kernel ------------------------------------------------------------------------ */
+
+/* Announcements read per wake-up: a storm of them must not starve the links. */
+#define KERNEL_BUDGET	64
+
+static void on_kernel_event(const struct netlink_event *ev, void *arg)
+{
+	struct daemon *d = arg;
+
+	for (size_t i = 0; i < d->n_links; i++) {
+		if (link_ifindex(d->links[i]) == ev->ifindex) {
+			link_on_kernel(d->links[i], ev);
+			return;
+		}
+	}
+}
+
+static void on_kernel(struct ev_source *src, uint32_t events)
+{
+	struct daemon *d = container_of(src, struct daemon, kernel_src);
+	int rc = netlink_listener_read(d->kernel, KERNEL_BUDGET, on_kernel_event, d);
+
+	if (rc >= 0)
+		return;
+	if (rc == -ENOBUFS) {
+		log_msg(LOG_WARNING, "missed some of the kernel's announcements (we read too "
+			"slowly): reading the state of every device again");
+		for (size_t i = 0; i < d->n_links; i++)
+			link_on_kernel_resync(d->links[i]);
+		return;
+	}
+	/* level-triggered: a socket that keeps failing would spin the loop */
+	log_msg(LOG_ERR, "netlink: cannot read the kernel's announcements: %s; changes made "
+		"to the devices with ip are no longer followed", strerror(-rc));
+	epoll_ctl(d->loop.epfd, EPOLL_CTL_DEL, netlink_listener_fd(d->kernel), NULL);
+}
+
+static int listen_kernel(struct daemon *d, struct error *err)
+{
+	d->kernel = netlink_listen(err);
+	if (!d->kernel)
+		return -1;
+	if (ev_add(d->loop.epfd, netlink_listener_fd(d->kernel), &d->kernel_src, on_kernel) < 0)
+		return error_set(err, errno, "epoll: cannot add the netlink listener: %s",
+				 strerror(errno));
+	return 0;
+}
+
 /* --- setting up ---------------------------------------------------------------------- */
 
 static int setup(struct daemon *d)
@@ -678,7 +734,7 @@ static int setup(struct daemon *d)
 	d->env.xs = d->loop.xs;
 	d->env.own_domid = d->loop.own_domid;
 	d->env.nl = netlink_open(&err);
-	if (!d->env.nl) {
+	if (!d->env.nl || listen_kernel(d, &err)) {
 		log_msg(LOG_ERR, "%s", err.msg);
 		return -1;
 	}
@@ -695,6 +751,7 @@ static void teardown(struct daemon *d)
 	stop_links(d, "shutting down");
 	free(d->links);
 	control_close(d->ctl);
+	netlink_listener_close(d->kernel);
 	netlink_close(d->env.nl);
 	loop_close(&d->loop);
 }

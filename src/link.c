@@ -35,6 +35,7 @@
 #include "frame.h"
 #include "link.h"
 #include "log.h"
+#include "netlink.h"
 #include "pace.h"
 #include "status.h"
 #include "util.h"
@@ -1071,6 +1072,40 @@ void link_on_deadline(struct link *l, int64_t now)
 	}
 }
 
+/* --- following the kernel ------------------------------------------------------------------------ */
+
+int link_ifindex(const struct link *l)
+{
+	return l->dead || !l->dev.open ? 0 : l->dev.tun.ifindex;
+}
+
+static void kernel_news(struct link *l, int rc)
+{
+	if (rc == -ENODEV)
+		device_lost(l, "deleted (ip link del?)");
+}
+
+void link_on_kernel(struct link *l, const struct netlink_event *ev)
+{
+	if (l->dead)
+		return;
+	kernel_news(l, device_follow(&l->dev, &l->cfg, l->env->nl, ev));
+}
+
+void link_on_kernel_resync(struct link *l)
+{
+	if (l->dead)
+		return;
+	kernel_news(l, device_resync(&l->dev, &l->cfg, l->env->nl));
+}
+
+void link_on_reload(struct link *l)
+{
+	if (l->dead)
+		return;
+	device_restore(&l->dev, &l->cfg, l->env->nl);
+}
+
 /* --- life cycle ------------------------------------------------------------------------------------- */
 
 struct link *link_new(const struct link_config *cfg, struct link_env *env)
@@ -1186,7 +1221,8 @@ size_t link_journal_fields(const struct link *l, char *buf, size_t len)
 		peer = &l->peer_domid;
 	else if (!l->cfg.peer_is_name)
 		peer = &l->cfg.peer_domid;
-	return log_fields_text(buf, len, l->cfg.ifname, peer);
+	/* the device's name now: the administrator may have renamed it */
+	return log_fields_text(buf, len, l->dev.open ? l->dev.tun.name : l->cfg.ifname, peer);
 }
 
 void link_status(const struct link *l, struct link_status *st)
@@ -1210,6 +1246,10 @@ void link_status(const struct link *l, struct link_status *st)
 		.last_error_at = l->last_error_at,
 		.reason = l->state == LINK_FAILED ? l->last_error : NULL,
 		.until_reload = l->lasting,
+		.dev_name = l->dev.open ? l->dev.tun.name : l->cfg.ifname,
+		.dev_ifindex = l->dev.open ? l->dev.tun.ifindex : 0,
+		.dev_mtu = l->dev.open ? l->dev.mtu : l->cfg.mtu,
+		.dev_admin_up = l->dev.open && l->dev.admin_up,
 	};
 	if (l->v) {
 		st->ring_read = vchan_ring_read_size(vchan_ring(l->v));

@@ -138,6 +138,20 @@ void link_service(struct link *l);
 int64_t link_deadline(const struct link *l);
 void link_on_deadline(struct link *l, int64_t now);
 
+/*
+ * Following the kernel: what the listener (netlink.h) heard about the
+ * device whose ifindex link_ifindex gives (0 while it has none). A deleted
+ * device is lost: made again later. After an overrun, link_on_kernel_resync
+ * reads the device's state again instead.
+ */
+struct netlink_event;
+int link_ifindex(const struct link *l);
+void link_on_kernel(struct link *l, const struct netlink_event *ev);
+void link_on_kernel_resync(struct link *l);
+
+/* A reload that keeps the link: addresses removed meanwhile are put back. */
+void link_on_reload(struct link *l);
+
 /* The link as it is now, for the status formatters (status.h). */
 void link_status(const struct link *l, struct link_status *st);
 
