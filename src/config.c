@@ -512,7 +512,7 @@ static const struct key_info keys[CONFIG_N_KEYS] = {
 		{ STRING(xs_path) } },
 	[CONFIG_KEY_PERSISTENT] = { "Persistent", "persistent", KEY_YES_NO | KEY_IN_PLACE, parse_yes_no,
 		{ SCALAR(persistent, bool) } },
-	[CONFIG_KEY_WATCHED] = { "Watched", "watched", KEY_YES_NO, parse_yes_no,
+	[CONFIG_KEY_WATCHED] = { "Watched", "watched", KEY_YES_NO | KEY_IN_PLACE, parse_yes_no,
 		{ SCALAR(watched, bool) } },
 	[CONFIG_KEY_HOOK] = { "Hook", "hook", KEY_WATCHER | KEY_IN_PLACE, parse_hook,
 		{ STRING(hook), SCALAR(no_hook, bool) } },

@@ -258,8 +258,8 @@ bool config_same_addr(const struct config_addr *a, const struct config_addr *b);
  * The keys (bit 1 << enum config_key) whose settings differ between two
  * configurations of a link, the watcher's included. config_restart_keys()
  * leaves out those a running link takes in place (MTU, Address, PeerAddress,
- * Routes, AllowedSources, Persistent, Hook, Bridge): what is left needs a new
- * device (Peer, Role, Mode, Interface, the rings, XenStorePath, Watched).
+ * Routes, AllowedSources, Persistent, Watched, Hook, Bridge): what is left
+ * needs a new device (Peer, Role, Mode, Interface, the rings, XenStorePath).
  */
 unsigned int config_changed_keys(const struct link_config *a, const struct link_config *b);
 unsigned int config_restart_keys(const struct link_config *a, const struct link_config *b);

@@ -342,6 +342,9 @@ int device_reconfigure(struct device *dev, const struct link_config *old,
 		rc = tun_set_persist(&dev->tun, cfg->persistent, err);
 	if (!rc && old->mtu != cfg->mtu)
 		rc = netlink_set_mtu(nl, dev->tun.name, cfg->mtu, err);
+	/* no longer Watched: the device is ours to keep up, as when it is made */
+	if (!rc && old->watched && !cfg->watched)
+		rc = netlink_set_up(nl, dev->tun.name, true, err);
 	if (!rc)
 		rc = remove_addresses(dev, old, cfg, nl, err);
 	if (rc)

@@ -63,8 +63,8 @@ int device_open(struct device *dev, const struct link_config *cfg, struct netlin
 
 /*
  * A running device from old's settings to cfg's, in place (same device, same
- * ifindex): Persistent, MTU, and the addresses (those old had and cfg has
- * not removed, the new ones added). Only keys config_restart_keys() leaves
+ * ifindex): Persistent, MTU, Watched (no longer watched: set up), and the
+ * addresses (those old had and cfg has not removed, the new ones added). Only keys config_restart_keys() leaves
  * out may differ.
  */
 int device_reconfigure(struct device *dev, const struct link_config *old,

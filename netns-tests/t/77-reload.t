@@ -3,11 +3,11 @@
 # removed one stops its link (device gone, peer without carrier), one whose
 # MTU and addresses changed takes them in place (same device, same ifindex;
 # the old address gone, the new one there, a new channel that agrees on the
-# MTU), one whose Interface changed restarts (the log says which key), and an
-# unchanged one (even rewritten with other comments) is not touched: its
-# channel stays up and a ping across it loses nothing. A broken file makes
-# the reload fail with the configuration's message (vchan-tunctl reload
-# exits 1) and changes nothing.
+# MTU; Watched set and unset too), one whose Interface changed restarts (the
+# log says which key), and an unchanged one (even rewritten with other
+# comments) is not touched: its channel stays up and a ping across it loses
+# nothing. A broken file makes the reload fail with the configuration's
+# message (vchan-tunctl reload exits 1) and changes nothing.
 # shellcheck source=SCRIPTDIR/../lib.sh
 # shellcheck disable=SC2154,SC2317,SC2119 # spawn sets variables by name; sim_start takes no $1
 . "$(dirname "$0")/../lib.sh"
@@ -95,6 +95,26 @@ like "$(cat "$WORK/host.log")" \
 	'configuration reloaded: 4 links \(1 added, 1 changed in place, 1 restarted, 1 removed, 1 unchanged\)' \
 	"the log sums the reload up"
 run_ok "ping across the added link" ip netns exec "${NS[5]}" ping -c 2 -i 0.1 -W 2 10.77.15.1
+
+# --- Watched, in place ---------------------------------------------------------------------
+
+# Watched: the device is the watcher's to set down (as ip does here); no longer
+# Watched: the daemon's again, and it sets it up; the device stays the same.
+link_file change 3 'MTU = 1400\nAddress = 10.77.213.1\nWatched = yes\n'
+is "$(ctl host reload 2>&1)" \
+	"reloaded: 4 links (0 added, 1 changed in place, 0 restarted, 0 removed, 3 unchanged)" \
+	"Watched = yes: changed in place"
+ip -n "$N1" link set vchan3 down
+wait_for 5 sh -c "! ip -n '$N1' link show dev vchan3 | grep -q '[<,]UP[,>]'"
+ok $? "the device is down, as a watcher would set it"
+link_file change 3 'MTU = 1400\nAddress = 10.77.213.1\n'
+is "$(ctl host reload 2>&1)" \
+	"reloaded: 4 links (0 added, 1 changed in place, 0 restarted, 0 removed, 3 unchanged)" \
+	"Watched = no: changed in place"
+wait_for 5 sh -c "ip -n '$N1' link show dev vchan3 | grep -q '[<,]UP[,>]'"
+ok $? "the daemon set its device up again"
+is "$(ifindex vchan3)" "$changed_ifindex" "the same device throughout"
+run_ok "ping across it" ip netns exec "${NS[3]}" ping -c 2 -i 0.1 -W 2 10.77.13.1
 
 # --- a reload that fails --------------------------------------------------------------------
 

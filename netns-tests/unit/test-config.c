@@ -935,7 +935,7 @@ static void test_every_key_compared(void)
 	const unsigned int in_place = 1u << CONFIG_KEY_MTU | 1u << CONFIG_KEY_ADDRESS |
 		1u << CONFIG_KEY_PEER_ADDRESS | 1u << CONFIG_KEY_ROUTES |
 		1u << CONFIG_KEY_ALLOWED_SOURCES | 1u << CONFIG_KEY_PERSISTENT |
-		1u << CONFIG_KEY_HOOK | 1u << CONFIG_KEY_BRIDGE;
+		1u << CONFIG_KEY_WATCHED | 1u << CONFIG_KEY_HOOK | 1u << CONFIG_KEY_BRIDGE;
 	int rows = 1, parsed = 1, watcher = 1, daemon = 1, named = 1, restart = 1;
 
 	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++) {
@@ -980,7 +980,7 @@ static void test_every_key_compared(void)
 	ok(daemon, "config_equal sees a change to any key but Hook and Bridge");
 	ok(named, "config_changed_keys names the key that changed, and no other");
 	ok(restart, "a link restarts for any key but MTU, the addresses, Routes, AllowedSources, "
-	   "Persistent, Hook and Bridge");
+	   "Persistent, Watched, Hook and Bridge");
 	ok(config_parse_buffer(PATH, BASE, strlen(BASE), &a, &err) == 0 &&
 	   config_parse_buffer("/elsewhere/guest1.conf", "# moved\n" BASE, strlen(BASE) + 8, &b,
 			       &err) == 0 &&
