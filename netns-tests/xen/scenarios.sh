@@ -181,8 +181,8 @@ link_up() {
 	like "$out" "interface vchan0 \(tun, mtu [0-9]+\), server of domain 0\$" \
 		"vchan-tunctl status in the domU: RUNNING, device vchan0, server of domain 0"
 	out=$(vchan-tunctl status)
-	like "$out" "interface vchan$D \(tun, mtu [0-9]+\), client of domain $D\$" \
-		"vchan-tunctl status in dom0: RUNNING, device vchan$D, client of domain $D"
+	like "$out" "interface vchan$D \(tun, mtu [0-9]+\), client of domain $D \($DOMU_NAME\)\$" \
+		"vchan-tunctl status in dom0: RUNNING, device vchan$D, client of domain $D, named as XenStore has it"
 	diag "$out"
 	# Real grant references and ports (Xen hands out the lowest free port).
 	diag "$(xenstore-ls -p "$DOMU_PATH/data/vchan-tun")"
