@@ -204,11 +204,18 @@ reap() {
 		wait "$pid"
 		return $?
 	fi
-	sleep "$secs" &
+	# The timer also ends when PID is gone: a job that dies between the check
+	# above and `wait -n` (killed by a signal, bash reports and drops it at
+	# once) is invisible to `wait -n`, which would sit out the whole timeout.
+	timeout "$secs" bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 0.05; done' _ "$pid" &
 	timer=$!
 	wait -n -p first "$pid" "$timer"
 	rc=$?
 	if [ "$first" = "$timer" ]; then
+		if [ "$rc" -eq 0 ]; then
+			wait "$pid" 2>/dev/null
+			return $?
+		fi
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 		return 124
