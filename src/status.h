@@ -41,6 +41,9 @@ struct link_status {
 	uint64_t connects, reconnects;
 	const char *last_error;		/* "" for none */
 	time_t last_error_at;
+	/* Provision = yes: where the peer's end is published ("" not yet), and the peer runs it */
+	const char *provision_path;
+	bool provision_taken;
 };
 
 /* "domain 0, 2 links" and, after it, each link's lines. */
