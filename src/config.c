@@ -851,8 +851,11 @@ static int check_ring_fit(const struct link_config *cfg, enum config_key key, ui
 /* The server offers the rings: a frame of its MTU must fit them. */
 static int finish_ring_fit(const struct link_config *cfg, struct config_error *err)
 {
-	/* the client takes the server's rings, whatever its own file says */
-	if (cfg->role != CONFIG_ROLE_SERVER)
+	/*
+	 * The client takes the server's rings, whatever its own file says;
+	 * unless it provisions the server, which gets these.
+	 */
+	if (cfg->role != CONFIG_ROLE_SERVER && !cfg->provision)
 		return 0;
 	if (check_ring_fit(cfg, CONFIG_KEY_READ_RING, cfg->read_ring, err))
 		return -1;

@@ -1127,6 +1127,11 @@ static void test_provision(void)
 		       "expected 1 to 64 letters, digits, '-' and '_'",
 		       "the link name is the directory's, checked");
 	}
+	bad_buffer(HEAD "Provision = yes\nMTU = 65535\nReadRing = 1K\nWriteRing = 2K\n",
+		   PATH ": MTU = '65535' on line 5 does not fit ReadRing = '1K' on line 6: a frame "
+		   "of 65544 bytes (a 65535-byte packet and the 8-byte header) needs a ring of at "
+		   "least 128K, or an MTU of at most 1016",
+		   "a client that provisions its server: the rings it gives must fit the MTU");
 	bad_buffer(HEAD "PeerRoutes = 10.0.0.0/8\n",
 		   PATH ":4: PeerRoutes is for the peer of a provisioned link: set Provision = yes",
 		   "PeerRoutes without Provision");
