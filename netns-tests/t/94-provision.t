@@ -35,6 +35,14 @@ pings() { # pings NETNS ADDRESS DESCRIPTION
 	run_ok "$3" ip netns exec "$1" ping -c 2 -i 0.1 -W 2 "$2"
 }
 xs() { sim_exec 0 - "$@"; }
+gone() { ! dev_exists "$1" "$2"; } # gone NETNS IFNAME
+# eventually SECS DESCRIPTION CMD...: CMD succeeds within SECS, as a test
+eventually() {
+	local secs=$1 desc=$2
+	shift 2
+	wait_for "$secs" "$@"
+	ok $? "$desc"
+}
 
 # --- a guest before dom0 provisions anything ----------------------------------------------
 
@@ -94,10 +102,9 @@ guest_has() { ip -n "$NG" addr show dev vchan0 | grep -q "inet $1 "; }
 idx=$(ifindex "$NG" vchan0)
 dom0_file web 5 "PeerRoutes = 10.99.0.0/16" "ReadRing = 64K"
 kill -HUP "$d0"
-wait_for 10 guest_has 10.77.14.6 && pass "the guest's device gets dom0's new PeerAddress" ||
-	fail "the guest's device gets dom0's new PeerAddress"
+eventually 10 "the guest's device gets dom0's new PeerAddress" guest_has 10.77.14.6
 is "$(ifindex "$NG" vchan0)" "$idx" "in place: the same device (ifindex $idx)"
-ok $(guest_has 10.77.14.2; echo $((!$?))) "the old address is gone"
+run_fails "the old address is gone" guest_has 10.77.14.2
 like "$(grep 'provisioned links changed' "$WORK/guest.log" | tail -n 1)" '1 changed in place' \
 	"the guest's log: changed in place"
 wait_state guest web RUNNING
@@ -126,8 +133,7 @@ kill -HUP "$d0"
 
 rm "$WORK/d0/db.conf"
 kill -HUP "$d0"
-wait_for 10 eval '! dev_exists "$NG" vdb' && pass "dom0 removes a link: the guest's device goes" ||
-	fail "dom0 removes a link: the guest's device goes"
+eventually 10 "dom0 removes a link: the guest's device goes" gone "$NG" vdb
 run_fails "and the guest has no such link" ctl guest status link db
 run_fails "dom0 removed its keys" xs xenstore-read "$P/db/peer"
 like "$(grep "db: stopped" "$WORK/guest.log")" 'no longer provisioned' "the guest's log says why"
@@ -139,7 +145,7 @@ dom0_file db 9 "PeerInterface = vdb"
 kill -HUP "$d0"
 wait_state guest db RUNNING
 xs xenstore-write "$P/db/mtu" 70000
-wait_for 10 eval '! dev_exists "$NG" vdb'
+wait_for 10 gone "$NG" vdb
 like "$(grep "provisioned link 'db' ignored" "$WORK/guest.log")" \
 	"$P/db/mtu: MTU = '70000': expected a number from 68 to 65535" \
 	"a bad value from XenStore: the error names the node, the key and the value"
@@ -209,8 +215,7 @@ kill -TERM "$d0"
 reap "$d0" 10
 is $? 0 "dom0's daemon exits 0"
 run_fails "dom0 removed what it published" xs xenstore-read "$P7/web/peer"
-wait_for 10 eval '! dev_exists "$NG" vchan0' && pass "the guest's link and device go with it" ||
-	fail "the guest's link and device go with it"
+eventually 10 "the guest's link and device go with it" gone "$NG" vchan0
 kill -TERM "$dg"
 reap "$dg" 10
 is $? 0 "the guest's daemon exits 0"
