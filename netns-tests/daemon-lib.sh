@@ -12,12 +12,15 @@ CTL="$BUILD/bin/vchan-tunctl"
 
 # daemon VAR NAME DOMID NETNS ARGS...: starts vchan-tund as DOMID in NETNS with
 # --control $WORK/NAME.sock; its PID (the daemon's own: xensim and ip netns
-# exec replace themselves) goes into VAR.
+# exec replace themselves) goes into VAR. Under the command in the array
+# DAEMON_UNDER when it is set (e.g. one that drops a capability), which must
+# exec its arguments too.
+DAEMON_UNDER=()
 daemon() {
 	local var=$1 name=$2 dom=$3 ns=$4
 	shift 4
 	rm -f "$WORK/$name.sock"
-	spawn "$var" "$WORK/$name.log" "$XENSIM" exec "$dom" --netns "$ns" -- \
+	spawn "$var" "$WORK/$name.log" "${DAEMON_UNDER[@]}" "$XENSIM" exec "$dom" --netns "$ns" -- \
 		"$DAEMON" -v --control "$WORK/$name.sock" "$@"
 }
 
@@ -138,4 +141,44 @@ iperf_pair() {
 		diag "$(tail -n 20 "$out")"
 	fi
 	reap "$spid" 10 >/dev/null
+}
+
+# --- sd_notify ----------------------------------------------------------------
+
+# Prints each datagram on one line (its newlines as spaces), after the
+# CLOCK_MONOTONIC microseconds at which it came.
+# shellcheck disable=SC2016 # perl's variables
+NOTIFY_LISTENER='
+use strict;
+use Socket;
+use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC);
+my $name = shift;
+(my $addr = $name) =~ s/^@/\0/;
+socket(my $s, AF_UNIX, SOCK_DGRAM, 0) or die "socket: $!\n";
+bind($s, pack_sockaddr_un($addr)) or die "bind $name: $!\n";
+$| = 1;
+print "listening\n";
+while (defined(recv($s, my $buf, 4096, 0))) {
+	$buf =~ s/\n/ /g;
+	printf "%d %s\n", clock_gettime(CLOCK_MONOTONIC) * 1e6, $buf;
+}'
+
+# notify_listen VAR LOG NETNS ADDRESS: a listener for $NOTIFY_SOCKET on
+# ADDRESS (a path, or @name in NETNS), writing what it hears to LOG.
+notify_listen() {
+	spawn "$1" "$2" ip netns exec "$3" perl -e "$NOTIFY_LISTENER" "$4"
+	wait_for 10 grep -q '^listening' "$2" || bail_out "no listener on $4: $(cat "$2")"
+}
+
+notify_notes() { # notify_notes LOG [FROM]: the messages from line FROM (default 2) on
+	tail -n +"${2:-2}" "$1" | cut -d' ' -f2-
+}
+
+# notify_has LOG FROM REGEX: a message from line FROM on matches, for wait_for
+notify_has() {
+	notify_notes "$1" "$2" | grep -Eq -- "$3"
+}
+
+notify_next_line() { # notify_next_line LOG: the number of the line the next message will be
+	echo $(($(wc -l <"$1") + 1))
 }

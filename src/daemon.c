@@ -14,7 +14,8 @@
  * SIGHUP and whenever the provisioned set changes.
  *
  * Exit status: 0 after SIGTERM/SIGINT or --check-config, 1 when the daemon
- * cannot run (XenStore, netlink, control socket), 2 on configuration errors.
+ * cannot run (XenStore, netlink, control socket, or every link failed for a
+ * reason that retrying cannot mend), 2 on configuration errors.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,6 +76,10 @@ struct daemon {
 	bool provisioned;		/* following XenStore: prov is open */
 	struct provisioned prov;
 	struct link *starting;		/* in link_start, not in links yet: for its log fields */
+
+	/* what the kernel announces about our devices */
+	struct netlink_listener *kernel;
+	struct ev_source kernel_src;
 
 	/* what systemd's STATUS= last said; a new one when this changes */
 	size_t told_links, told_running;
@@ -401,6 +406,7 @@ static bool change_link(struct daemon *d, struct link *l, const struct link_conf
 
 struct changes {
 	size_t added, in_place, restarted, removed, kept;
+	size_t retried;		/* failed for a reason only a reload retries, and retried */
 };
 
 static bool changed(const struct changes *c)
@@ -413,10 +419,12 @@ static bool changed(const struct changes *c)
  * not change is left alone (its channel stays up); one whose change it can
  * take changes in place (link_reconfigure); any other changed one restarts;
  * gone ones stop, new ones start. The one way for SIGHUP and for a change
- * of the provisioned links alike. 0, or -1 when out of memory (nothing
+ * of the provisioned links alike; for a reload, the links it keeps also
+ * take it as one (link_on_reload), and those that failed for a reason only
+ * a reload retries are retried. 0, or -1 when out of memory (nothing
  * changed).
  */
-static int apply_links(struct daemon *d, const struct link_config *cfgs, size_t n,
+static int apply_links(struct daemon *d, const struct link_config *cfgs, size_t n, bool reload,
 		       struct changes *c)
 {
 	struct link **links, **old = d->links;
@@ -453,8 +461,18 @@ static int apply_links(struct daemon *d, const struct link_config *cfgs, size_t 
 	}
 	for (size_t j = 0; j < n; j++) {
 		links[j] = find_link(old, n_old, cfgs[j].name);
-		if (!links[j])
+		if (!links[j]) {
 			links[j] = start_link(d, &cfgs[j]);
+			continue;
+		}
+		if (!reload)
+			continue;
+		link_on_reload(links[j]);
+		/* what was missing (a module, a capability, a name) may be there now */
+		if (link_needs_reload(links[j])) {
+			c->retried++;
+			link_retry(links[j]);
+		}
 	}
 	c->added = n - c->kept - c->in_place - c->restarted;
 	/* a failed allocation leaves a hole: close it */
@@ -533,7 +551,7 @@ static void read_provisioned(struct daemon *d)
 }
 
 /* The files' links as last loaded and the provisioned ones as now, applied. */
-static int run_links(struct daemon *d, struct changes *c)
+static int run_links(struct daemon *d, bool reload, struct changes *c)
 {
 	struct link_config *all;
 	size_t n;
@@ -544,7 +562,7 @@ static int run_links(struct daemon *d, struct changes *c)
 		free(all);
 		return -1;
 	}
-	rc = apply_links(d, all, n, c);
+	rc = apply_links(d, all, n, reload, c);
 	if (!rc)
 		warn_grant_budget(all, n);
 	free(all);
@@ -556,7 +574,7 @@ static void follow_provisioned(struct daemon *d)
 {
 	struct changes c;
 
-	if (run_links(d, &c)) {
+	if (run_links(d, false, &c)) {
 		log_msg(LOG_ERR, "out of memory");
 		return;
 	}
@@ -578,9 +596,13 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 	struct link_config *cfgs = NULL;
 	struct config_error err;
 	struct changes c;
+	char failed[64] = "";
 	size_t n = 0;
 
 	if (!d->o->config_dir && !d->provisioned) {
+		/* still a reload for the device: addresses removed with ip come back */
+		for (size_t i = 0; i < d->n_links; i++)
+			link_on_reload(d->links[i]);
 		sb_printf(out, "nothing to reload: the link was given on the command line");
 		log_msg(LOG_NOTICE, "nothing to reload: the link was given on the command line");
 		return 0;
@@ -596,16 +618,18 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 		d->file_cfgs = cfgs;
 		d->n_file = n;
 	}
-	if (run_links(d, &c)) {
+	if (run_links(d, true, &c)) {
 		sb_printf(out, "out of memory");
 		return -1;
 	}
+	if (c.retried)
+		snprintf(failed, sizeof(failed), ", %zu of them failed and retried", c.retried);
 	log_msg(LOG_NOTICE, "configuration reloaded: %zu links (%zu added, %zu changed in place, "
-		"%zu restarted, %zu removed, %zu unchanged)", d->n_links, c.added, c.in_place,
-		c.restarted, c.removed, c.kept);
+		"%zu restarted, %zu removed, %zu unchanged%s)", d->n_links, c.added, c.in_place,
+		c.restarted, c.removed, c.kept, failed);
 	sb_printf(out, "reloaded: %zu links (%zu added, %zu changed in place, %zu restarted, "
-		  "%zu removed, %zu unchanged)\n", d->n_links, c.added, c.in_place, c.restarted,
-		  c.removed, c.kept);
+		  "%zu removed, %zu unchanged%s)\n", d->n_links, c.added, c.in_place, c.restarted,
+		  c.removed, c.kept, failed);
 	return 0;
 }
 
@@ -645,6 +669,21 @@ static int start_links(struct daemon *d, const struct link_config *cfgs, size_t 
 			d->links[d->n_links++] = l;
 	}
 	return 0;
+}
+
+/*
+ * Every link failed, each for a reason that retrying cannot mend: nothing
+ * would ever run, and a service manager must not hear READY=1.
+ */
+static bool all_failed(const struct daemon *d)
+{
+	/* a provisioned daemon waits for what its provisioner publishes */
+	if (d->o->provisioned)
+		return false;
+	for (size_t i = 0; i < d->n_links; i++)
+		if (!link_needs_reload(d->links[i]))
+			return false;
+	return d->n_links > 0;
 }
 
 static void stop_links(struct daemon *d, const char *why)
@@ -842,6 +881,54 @@ static const struct loop_ops daemon_ops = {
 	.round = on_round,
 };
 
+/* --- the kernel ------------------------------------------------------------------------ */
+
+/* Announcements read per wake-up: a storm of them must not starve the links. */
+#define KERNEL_BUDGET	64
+
+static void on_kernel_event(const struct netlink_event *ev, void *arg)
+{
+	struct daemon *d = arg;
+
+	for (size_t i = 0; i < d->n_links; i++) {
+		if (link_ifindex(d->links[i]) == ev->ifindex) {
+			link_on_kernel(d->links[i], ev);
+			return;
+		}
+	}
+}
+
+static void on_kernel(struct ev_source *src, uint32_t events)
+{
+	struct daemon *d = container_of(src, struct daemon, kernel_src);
+	int rc = netlink_listener_read(d->kernel, KERNEL_BUDGET, on_kernel_event, d);
+
+	if (rc >= 0)
+		return;
+	if (rc == -ENOBUFS) {
+		log_msg(LOG_WARNING, "missed some of the kernel's announcements (we read too "
+			"slowly): reading the state of every device again");
+		for (size_t i = 0; i < d->n_links; i++)
+			link_on_kernel_resync(d->links[i]);
+		return;
+	}
+	/* level-triggered: a socket that keeps failing would spin the loop */
+	log_msg(LOG_ERR, "netlink: cannot read the kernel's announcements: %s; changes made "
+		"to the devices with ip are no longer followed", strerror(-rc));
+	epoll_ctl(d->loop.epfd, EPOLL_CTL_DEL, netlink_listener_fd(d->kernel), NULL);
+}
+
+static int listen_kernel(struct daemon *d, struct error *err)
+{
+	d->kernel = netlink_listen(err);
+	if (!d->kernel)
+		return -1;
+	if (ev_add(d->loop.epfd, netlink_listener_fd(d->kernel), &d->kernel_src, on_kernel) < 0)
+		return error_set(err, errno, "epoll: cannot add the netlink listener: %s",
+				 strerror(errno));
+	return 0;
+}
+
 /* --- setting up ---------------------------------------------------------------------- */
 
 /*
@@ -883,7 +970,7 @@ static int setup(struct daemon *d)
 	d->env.xs = d->loop.xs;
 	d->env.own_domid = d->loop.own_domid;
 	d->env.nl = netlink_open(&err);
-	if (!d->env.nl) {
+	if (!d->env.nl || listen_kernel(d, &err)) {
 		log_msg(LOG_ERR, "%s", err.msg);
 		return -1;
 	}
@@ -904,6 +991,7 @@ static void teardown(struct daemon *d)
 	if (d->provisioned)
 		provisioned_close(&d->prov);
 	control_close(d->ctl);
+	netlink_listener_close(d->kernel);
 	netlink_close(d->env.nl);
 	loop_close(&d->loop);
 }
@@ -932,6 +1020,11 @@ int main(int argc, char **argv)
 	d.n_file = n;
 	log_set_fields(journal_fields, &d);
 	if (!setup(&d) && !start_links(&d, cfgs, n)) {
+		if (all_failed(&d)) {
+			log_msg(LOG_ERR, "no link can run (%s above): exiting",
+				d.n_links == 1 ? "the reason is" : "each link's reason is");
+			goto out;
+		}
 		log_msg(LOG_INFO, "running as domain %u with %zu link%s, control socket %s",
 			d.env.own_domid, d.n_links, d.n_links == 1 ? "" : "s", o.control);
 		d.status_stale = true;
@@ -940,6 +1033,7 @@ int main(int argc, char **argv)
 		ret = loop_run(&d.loop);
 		sd_notify_send("STOPPING=1");
 	}
+out:
 	teardown(&d);
 	return ret;
 }

@@ -140,6 +140,11 @@ static void deliver(struct datapath *dp, const struct frame *f)
 		dp->st.rx_bytes += len;
 		return;
 	}
+	/* tun's answer while the device is administratively down: no fault of the packet */
+	if (errno == EIO) {
+		dp->st.rx_device_down++;
+		return;
+	}
 	/* ENOBUFS, EINVAL (not an IP packet), ...: the packet is lost, the stream is fine */
 	dp->st.rx_tun_errors++;
 	log_link(dp->tun_write_warned ? LOG_DEBUG : LOG_WARNING, dp->name,

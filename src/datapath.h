@@ -53,6 +53,7 @@ struct dp_stats {
 	uint64_t rx_malformed;		/* frames that broke the protocol (each a reset) */
 	uint64_t rx_spoofed;		/* packets from a source the peer may not use */
 	uint64_t rx_tun_errors;		/* packets the device refused */
+	uint64_t rx_device_down;	/* packets that came while the device was admin down */
 };
 
 struct datapath {

@@ -256,6 +256,47 @@ int device_offload(struct device *dev, uint32_t features, struct error *err)
 
 /* --- the device ------------------------------------------------------------------------------ */
 
+/*
+ * Trying again cannot mend it: marked lasting (error.h), with what to do
+ * when the message alone would not say.
+ */
+static int lasting(struct error *err, const char *hint)
+{
+	size_t len = strlen(err->msg);
+
+	if (hint)
+		snprintf(err->msg + len, sizeof(err->msg) - len, " (%s)", hint);
+	err->lasting = true;
+	return err->err ? -err->err : -1;
+}
+
+/* Makes the device, or takes over a persistent one: a name that is taken is no one's to take. */
+static int open_tun(struct device *dev, const struct link_config *cfg, const struct tun_opts *o,
+		    struct error *err)
+{
+	int rc = tun_create(&dev->tun, cfg->ifname, o, err);
+
+	/* from tun_create, only opening /dev/net/tun fails so */
+	if (rc == -ENOENT || rc == -ENODEV)
+		return lasting(err, "no TUN/TAP driver: modprobe tun");
+	if (rc != -EBUSY)
+		return rc;
+	rc = tun_attach(&dev->tun, cfg->ifname, o, err);
+	if (rc == -EBUSY) {
+		error_set(err, EBUSY, "device %s is held by another process (another vchan-tund "
+			  "serving this link?): not touching it, nor the link's keys in XenStore",
+			  cfg->ifname);
+		return lasting(err, NULL);
+	}
+	if (rc == -EINVAL) {
+		error_set(err, EINVAL, "interface %s exists and is not a %s device this daemon "
+			  "can take over: not touching it; remove it or set another Interface",
+			  cfg->ifname, config_mode_name(cfg->mode));
+		return lasting(err, NULL);
+	}
+	return rc;
+}
+
 int device_open(struct device *dev, const struct link_config *cfg, struct netlink *nl,
 		struct error *err)
 {
@@ -266,23 +307,24 @@ int device_open(struct device *dev, const struct link_config *cfg, struct netlin
 	};
 	int rc;
 
-	rc = tun_create(&dev->tun, cfg->ifname, &o, err);
-	if (rc == -EBUSY)
-		rc = tun_attach(&dev->tun, cfg->ifname, &o, err);
-	if (rc == -EBUSY)
-		return error_set(err, EBUSY, "device %s is held by another process (another "
-				 "vchan-tund serving this link?): not touching it, nor the link's "
-				 "keys in XenStore", cfg->ifname);
+	rc = open_tun(dev, cfg, &o, err);
+	if (!rc) {
+		dev->carrier = false;
+		rc = configure(dev, cfg, nl, err);
+		if (rc)
+			tun_close(&dev->tun);
+	}
+	/* TUNSETIFF's and netlink's: what no retry gets */
+	if (rc == -EPERM)
+		return lasting(err, "vchan-tund needs CAP_NET_ADMIN");
 	if (rc)
 		return rc;
-	dev->carrier = false;
-	rc = configure(dev, cfg, nl, err);
-	if (rc) {
-		tun_close(&dev->tun);
-		return rc;
-	}
 	dev->open = true;
 	dev->features = features_of_offload(&dev->tun);
+	dev->mtu = cfg->mtu;
+	dev->admin_up = !cfg->watched;
+	dev->went_down = false;
+	dev->addrs_lost = 0;
 	log_link(LOG_INFO, cfg->name, "device %s ready (%s, mtu %u, %zu address%s%s)",
 		 dev->tun.name, config_mode_name(cfg->mode), cfg->mtu, cfg->n_addrs,
 		 cfg->n_addrs == 1 ? "" : "es", dev->tun.persist ? ", persistent" : "");
@@ -330,6 +372,179 @@ void device_carrier(struct device *dev, bool on, const char *link)
 		return;
 	if (tun_set_carrier(&dev->tun, on, &err))
 		log_link(LOG_WARNING, link, "%s", err.msg);
+}
+
+/* --- following the kernel ------------------------------------------------------------------- */
+
+/* How to change what the administrator tried to change with ip. */
+static const char *how_to_configure(const struct link_config *cfg, char *buf, size_t len)
+{
+	if (cfg->source[0])
+		snprintf(buf, len, "set MTU in %s and reload (vchan-tunctl reload)", cfg->source);
+	else
+		snprintf(buf, len, "restart vchan-tund with --mtu");
+	return buf;
+}
+
+static void restore_mtu(struct device *dev, const struct link_config *cfg, struct netlink *nl,
+			unsigned int now)
+{
+	char how[CONFIG_SOURCE_MAX + 64];
+	struct error err;
+
+	if (netlink_set_mtu(nl, dev->tun.name, cfg->mtu, &err)) {
+		log_link(LOG_WARNING, cfg->name, "the MTU of %s was set to %u; cannot restore the "
+			 "link's MTU %u: %s", dev->tun.name, now, cfg->mtu, err.msg);
+		dev->mtu = now;
+		return;
+	}
+	/* both ends agreed on the link's MTU: another would drop packets, or the peer's */
+	log_link(LOG_WARNING, cfg->name, "the MTU of %s was set to %u (with ip?); the link's MTU "
+		 "is %u and is restored: to change it, %s", dev->tun.name, now, cfg->mtu,
+		 how_to_configure(cfg, how, sizeof(how)));
+	dev->mtu = cfg->mtu;
+}
+
+/* why opens the log line: "device vchan2 is up again", "reload". */
+static void restore_addresses(struct device *dev, const struct link_config *cfg,
+			      struct netlink *nl, const char *why)
+{
+	struct error err;
+
+	if (add_addresses(dev, cfg, nl, &err)) {
+		log_link(LOG_WARNING, cfg->name, "%s; cannot restore its addresses: %s", why,
+			 err.msg);
+		return;
+	}
+	dev->addrs_lost = 0;
+	log_link(cfg->watched ? LOG_INFO : LOG_NOTICE, cfg->name, "%s: its %zu address%s restored",
+		 why, cfg->n_addrs, cfg->n_addrs == 1 ? "" : "es");
+}
+
+/*
+ * The device as it is now, not as a message said: messages wait in the
+ * listener's socket, some from before the device was set up. Only that an
+ * admin down happened is taken from the message (went_down), so that a down
+ * and up faster than we read still restores the addresses.
+ */
+static int follow_state(struct device *dev, const struct link_config *cfg, struct netlink *nl)
+{
+	struct netlink_link st;
+	struct error err;
+	bool was_up = dev->admin_up;
+	char why[96];
+
+	if (netlink_link_get_index(nl, dev->tun.ifindex, &st, &err))
+		return err.err == ENODEV ? -ENODEV : 0;
+	if (st.name[0] && strcmp(st.name, dev->tun.name)) {
+		log_link(LOG_NOTICE, cfg->name, "device %s is now called %s (renamed with ip?): "
+			 "following", dev->tun.name, st.name);
+		snprintf(dev->tun.name, sizeof(dev->tun.name), "%s", st.name);
+	}
+	dev->mtu = st.mtu;
+	if (st.mtu != cfg->mtu)
+		restore_mtu(dev, cfg, nl, st.mtu);
+	dev->admin_up = st.flags & IFF_UP;
+	if (!dev->admin_up) {
+		dev->went_down = true;
+		/* a Watched link's device goes down whenever its peer does: routine */
+		if (was_up && cfg->watched)
+			log_link(LOG_INFO, cfg->name, "device %s is administratively down",
+				 dev->tun.name);
+		else if (was_up)
+			log_link(LOG_NOTICE, cfg->name, "device %s is administratively down: packets "
+				 "from the peer are dropped until it is up again (ip link set %s up)",
+				 dev->tun.name, dev->tun.name);
+		return 0;
+	}
+	if (!was_up || dev->went_down) {
+		dev->went_down = false;
+		snprintf(why, sizeof(why), "device %s is up again", dev->tun.name);
+		restore_addresses(dev, cfg, nl, why);
+	}
+	return 0;
+}
+
+_Static_assert(CONFIG_MAX_ADDRS <= 32, "addrs_lost has a bit for each Address");
+
+/* The configuration's address that a is, or -1. */
+static int our_address(const struct link_config *cfg, const struct config_addr *a)
+{
+	size_t bytes = a->family == AF_INET6 ? 16 : 4;
+
+	for (size_t i = 0; i < cfg->n_addrs; i++)
+		if (cfg->addrs[i].family == a->family &&
+		    !memcmp(&cfg->addrs[i].addr, &a->addr, bytes))
+			return (int)i;
+	return -1;
+}
+
+static void follow_addr(struct device *dev, const struct link_config *cfg,
+			const struct netlink_event *ev)
+{
+	int i = our_address(cfg, &ev->addr);
+	char text[INET6_ADDRSTRLEN];
+
+	/* the administrator's own addresses are theirs */
+	if (i < 0)
+		return;
+	if (ev->what == NETLINK_ADDR_ADDED) {
+		dev->addrs_lost &= ~(1u << i);
+		return;
+	}
+	if (dev->addrs_lost & (1u << i))
+		return;
+	dev->addrs_lost |= 1u << i;
+	/* Linux drops IPv6 addresses on an admin down: that is no news */
+	if (!dev->admin_up || dev->went_down)
+		return;
+	inet_ntop(ev->addr.family, &ev->addr.addr, text, sizeof(text));
+	log_link(LOG_WARNING, cfg->name, "address %s/%u was removed from %s (with ip?): it is "
+		 "restored at the next admin up of the device, or reload", text, ev->addr.prefix,
+		 dev->tun.name);
+}
+
+int device_follow(struct device *dev, const struct link_config *cfg, struct netlink *nl,
+		  const struct netlink_event *ev)
+{
+	if (!dev->open)
+		return 0;
+	switch (ev->what) {
+	case NETLINK_LINK_GONE:
+		return -ENODEV;
+	case NETLINK_LINK_CHANGED:
+		/* a flip of IFF_UP to down; ~0U is a new device, not a change */
+		if (ev->change != ~0U && (ev->change & IFF_UP) && !(ev->flags & IFF_UP))
+			dev->went_down = true;
+		return follow_state(dev, cfg, nl);
+	case NETLINK_ADDR_ADDED:
+	case NETLINK_ADDR_GONE:
+		follow_addr(dev, cfg, ev);
+		return 0;
+	}
+	return 0;
+}
+
+int device_resync(struct device *dev, const struct link_config *cfg, struct netlink *nl)
+{
+	if (!dev->open)
+		return 0;
+	return follow_state(dev, cfg, nl);
+}
+
+void device_restore(struct device *dev, const struct link_config *cfg, struct netlink *nl)
+{
+	struct error err;
+
+	if (!dev->open || !dev->admin_up)
+		return;
+	if (dev->addrs_lost) {
+		restore_addresses(dev, cfg, nl, "reload");
+		return;
+	}
+	/* a removal we did not hear of (an overrun) is mended too, silently */
+	if (add_addresses(dev, cfg, nl, &err))
+		log_link(LOG_WARNING, cfg->name, "reload: %s", err.msg);
 }
 
 long long device_tx_dropped(const struct device *dev)

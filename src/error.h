@@ -9,15 +9,23 @@
 #ifndef VCHAN_TUN_ERROR_H
 #define VCHAN_TUN_ERROR_H
 
+#include <stdbool.h>
+
 #define ERROR_MSG_MAX	640
 
 struct error {
 	char msg[ERROR_MSG_MAX];
 	int err;
+	/*
+	 * Trying again cannot mend it: the machine or the configuration must
+	 * change first (no TUN/TAP driver, no CAP_NET_ADMIN, a name taken).
+	 * Set by the module that knows, after error_set, which clears it.
+	 */
+	bool lasting;
 };
 
 /*
- * Fills *e: errno_value (0 for none) and the message. Returns -errno_value,
+ * Fills *e: errno_value (0 for none) and the message, not lasting. Returns -errno_value,
  * or -1 when it is 0, for `return error_set(...)`.
  */
 int error_set(struct error *e, int errno_value, const char *fmt, ...)

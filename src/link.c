@@ -35,6 +35,7 @@
 #include "frame.h"
 #include "link.h"
 #include "log.h"
+#include "netlink.h"
 #include "pace.h"
 #include "provision.h"
 #include "status.h"
@@ -64,6 +65,7 @@ struct link {
 	int64_t deadline_ms;		/* the state's: 0 for none */
 	uint64_t transitions;		/* state changes, a kind of progress */
 	bool dead;			/* stopped: ignore events until freed */
+	bool lasting;			/* FAILED until a reload: retrying cannot mend it */
 
 	/* the peer */
 	bool peer_known;
@@ -422,11 +424,46 @@ static void __attribute__((format(printf, 2, 3))) fail_retry(struct link *l, con
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	l->fail_ms = next_delay(l->fail_ms, FAIL_RETRY_MIN_MS, FAIL_RETRY_MAX_MS);
+	l->lasting = false;
 	log_link(strcmp(why, l->last_error) ? LOG_ERR : LOG_DEBUG, l->cfg.name,
 		 "%s (retrying in %u s)", why, (l->fail_ms + 999) / 1000);
 	set_error(l, "%s", why);
 	set_state(l, LINK_FAILED);
 	l->deadline_ms = now_ms() + l->fail_ms;
+}
+
+/*
+ * Setting up failed for a reason that trying again cannot mend: say why,
+ * once, and hold nothing (device, channel, watch, state key, timer) until
+ * a reload tries again (link_retry).
+ */
+static void __attribute__((format(printf, 2, 3))) fail_lasting(struct link *l, const char *fmt, ...)
+{
+	char why[ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_link(LOG_ERR, l->cfg.name, "%s (not retried before a reload)", why);
+	set_error(l, "%s", why);
+	channel_close(l);
+	client_unwatch(l);
+	device_down(l);
+	l->peer_known = false;
+	l->fail_ms = 0;
+	l->lasting = true;
+	set_state(l, LINK_FAILED);
+	l->deadline_ms = 0;
+}
+
+/* A link to this domain itself could only talk to itself: true (FAILED) for one. */
+static bool peer_is_self(struct link *l, unsigned int domid)
+{
+	if (domid != l->env->own_domid)
+		return false;
+	fail_lasting(l, "a link's Peer cannot be this domain itself (domain %u)", domid);
+	return true;
 }
 
 /* What to add to a failed offer when the grant limit is what stopped it. */
@@ -562,12 +599,23 @@ static void peer_find_and_connect(struct link *l, const struct xstore_domain *do
 	unsigned int server, client;
 	struct error err;
 
-	/* the device first: it is what makes this daemon the link's one owner */
-	if (!l->dev.open && device_up(l, &err)) {
-		fail_retry(l, "%s", err.msg);
+	/* what the configuration and our domain id tell before any device is made */
+	if (cfg->peer_is_name && l->env->own_domid != 0) {
+		fail_lasting(l, "Peer = %s: a guest must name its peer by domain id (only dom0 "
+			     "may look domains up by name)", cfg->peer);
 		return;
 	}
-	if (!peer_find(l, doms, n, list_err))
+	if (!cfg->peer_is_name && peer_is_self(l, cfg->peer_domid))
+		return;
+	/* the device first: it is what makes this daemon the link's one owner */
+	if (!l->dev.open && device_up(l, &err)) {
+		if (err.lasting)
+			fail_lasting(l, "%s", err.msg);
+		else
+			fail_retry(l, "%s", err.msg);
+		return;
+	}
+	if (!peer_find(l, doms, n, list_err) || peer_is_self(l, l->peer_domid))
 		return;
 	/* for status only; a guest may not read it */
 	if (!cfg->peer_is_name)
@@ -1047,7 +1095,7 @@ void link_on_xenstore_back(struct link *l)
 	l->prov = NULL;
 	l->prov_path[0] = '\0';
 	provision_sync(l);
-	if (l->state == LINK_FAILED)
+	if (l->state == LINK_FAILED && !l->lasting)
 		l->deadline_ms = now_ms();
 }
 
@@ -1103,6 +1151,40 @@ void link_on_deadline(struct link *l, int64_t now)
 	}
 }
 
+/* --- following the kernel ------------------------------------------------------------------------ */
+
+int link_ifindex(const struct link *l)
+{
+	return l->dead || !l->dev.open ? 0 : l->dev.tun.ifindex;
+}
+
+static void kernel_news(struct link *l, int rc)
+{
+	if (rc == -ENODEV)
+		device_lost(l, "deleted (ip link del?)");
+}
+
+void link_on_kernel(struct link *l, const struct netlink_event *ev)
+{
+	if (l->dead)
+		return;
+	kernel_news(l, device_follow(&l->dev, &l->cfg, l->env->nl, ev));
+}
+
+void link_on_kernel_resync(struct link *l)
+{
+	if (l->dead)
+		return;
+	kernel_news(l, device_resync(&l->dev, &l->cfg, l->env->nl));
+}
+
+void link_on_reload(struct link *l)
+{
+	if (l->dead)
+		return;
+	device_restore(&l->dev, &l->cfg, l->env->nl);
+}
+
 /* --- life cycle ------------------------------------------------------------------------------------- */
 
 struct link *link_new(const struct link_config *cfg, struct link_env *env)
@@ -1130,6 +1212,19 @@ struct link *link_new(const struct link_config *cfg, struct link_env *env)
 
 void link_start(struct link *l)
 {
+	connect_peer(l);
+}
+
+bool link_needs_reload(const struct link *l)
+{
+	return !l->dead && l->lasting;
+}
+
+void link_retry(struct link *l)
+{
+	if (!link_needs_reload(l))
+		return;
+	l->lasting = false;
 	connect_peer(l);
 }
 
@@ -1207,7 +1302,8 @@ size_t link_journal_fields(const struct link *l, char *buf, size_t len)
 		peer = &l->peer_domid;
 	else if (!l->cfg.peer_is_name)
 		peer = &l->cfg.peer_domid;
-	return log_fields_text(buf, len, l->cfg.ifname, peer);
+	/* the device's name now: the administrator may have renamed it */
+	return log_fields_text(buf, len, l->dev.open ? l->dev.tun.name : l->cfg.ifname, peer);
 }
 
 /* The peer runs what we published: its daemon's state key for the link is there. */
@@ -1238,6 +1334,12 @@ void link_status(const struct link *l, struct link_status *st)
 		.reconnects = l->reconnects,
 		.last_error = l->last_error,
 		.last_error_at = l->last_error_at,
+		.reason = l->state == LINK_FAILED ? l->last_error : NULL,
+		.until_reload = l->lasting,
+		.dev_name = l->dev.open ? l->dev.tun.name : l->cfg.ifname,
+		.dev_ifindex = l->dev.open ? l->dev.tun.ifindex : 0,
+		.dev_mtu = l->dev.open ? l->dev.mtu : l->cfg.mtu,
+		.dev_admin_up = l->dev.open && l->dev.admin_up,
 	};
 	st->provision_path = l->prov_path;
 	st->provision_taken = l->prov_path[0] && provision_taken(l);

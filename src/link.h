@@ -15,7 +15,9 @@
  *   RUNNING       carrier on, packets flow
  *   BACKOFF       a pause before the next channel: after a protocol error,
  *                 or after a peer that connects and leaves too fast
- *   FAILED        the device or the channel could not be set up: retried later
+ *   FAILED        the device or the channel could not be set up: retried later,
+ *                 or, when trying again cannot mend it, only on a reload
+ *                 (link_needs_reload)
  *   STOPPED       after link_stop
  *
  * The device, with its addresses and routes, lives from link_start to
@@ -64,8 +66,18 @@ struct link;
 
 struct link *link_new(const struct link_config *cfg, struct link_env *env);
 
-/* Creates the device and starts looking for the peer; problems are logged and retried. */
+/*
+ * Creates the device and starts looking for the peer; problems are logged
+ * and retried, but for those that trying again cannot mend: no TUN/TAP
+ * driver, no CAP_NET_ADMIN, the interface name taken (device.h), a Peer that
+ * is this domain, a Peer by name in a guest. Then the link is FAILED, holds
+ * nothing (no device, channel, XenStore key or timer), and link_needs_reload.
+ */
 void link_start(struct link *l);
+
+/* FAILED for a reason retrying cannot mend: only link_retry (a reload) tries again. */
+bool link_needs_reload(const struct link *l);
+void link_retry(struct link *l);
 
 /*
  * Tells the peer why (a CLOSE frame), closes the channel (a server removes
@@ -125,6 +137,20 @@ void link_service(struct link *l);
 /* Monotonic ms at which link_on_deadline wants to run, or 0. */
 int64_t link_deadline(const struct link *l);
 void link_on_deadline(struct link *l, int64_t now);
+
+/*
+ * Following the kernel: what the listener (netlink.h) heard about the
+ * device whose ifindex link_ifindex gives (0 while it has none). A deleted
+ * device is lost: made again later. After an overrun, link_on_kernel_resync
+ * reads the device's state again instead.
+ */
+struct netlink_event;
+int link_ifindex(const struct link *l);
+void link_on_kernel(struct link *l, const struct netlink_event *ev);
+void link_on_kernel_resync(struct link *l);
+
+/* A reload that keeps the link: addresses removed meanwhile are put back. */
+void link_on_reload(struct link *l);
 
 /* The link as it is now, for the status formatters (status.h). */
 void link_status(const struct link *l, struct link_status *st);

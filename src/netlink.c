@@ -252,29 +252,42 @@ int netlink_dev_sysctl(const char *ifname, const char *family, const char *key,
 	return error_set(err, e, "%s: %s", path, strerror(e));
 }
 
-int netlink_link_get(struct netlink *nl, const char *ifname, struct netlink_link *st,
-		     struct error *err)
+int netlink_link_get_index(struct netlink *nl, int ifindex, struct netlink_link *st,
+			   struct error *err)
 {
 	struct rtnl_link *link = NULL;
 	char what[64];
-	int ifindex, rc;
+	int rc;
 
 	memset(st, 0, sizeof(*st));
-	snprintf(what, sizeof(what), "read the state of %s", ifname);
-	ifindex = ifindex_of(ifname, what, err);
-	if (ifindex < 0)
-		return ifindex;
+	snprintf(what, sizeof(what), "read the state of device %d", ifindex);
 	reset_error(nl);
 	rc = rtnl_link_get_kernel(nl->sk, ifindex, NULL, &link);
 	if (rc < 0)
 		return fail_nl(nl, rc, what, err);
 	st->ifindex = ifindex;
+	if (rtnl_link_get_name(link))
+		snprintf(st->name, sizeof(st->name), "%s", rtnl_link_get_name(link));
 	st->flags = rtnl_link_get_flags(link);
 	st->mtu = rtnl_link_get_mtu(link);
 	st->carrier = rtnl_link_get_carrier(link);
 	st->operstate = rtnl_link_get_operstate(link);
 	rtnl_link_put(link);
 	return 0;
+}
+
+int netlink_link_get(struct netlink *nl, const char *ifname, struct netlink_link *st,
+		     struct error *err)
+{
+	char what[64];
+	int ifindex;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(what, sizeof(what), "read the state of %s", ifname);
+	ifindex = ifindex_of(ifname, what, err);
+	if (ifindex < 0)
+		return ifindex;
+	return netlink_link_get_index(nl, ifindex, st, err);
 }
 
 const char *netlink_operstate_name(uint8_t operstate)
@@ -461,4 +474,155 @@ int netlink_wait_route(struct netlink *nl, const char *ifname, const struct conf
 	}
 	nl_socket_free(sk);
 	return rc < 0 ? fail_msg(nle_errno(rc), what, nl_geterror(rc), err) : 0;
+}
+
+/* --- listening ------------------------------------------------------------------------ */
+
+/* Room for one datagram: a link's message with all its statistics is a few KiB. */
+#define LISTEN_BUF	32768
+#define LISTEN_RCVBUF	(1 << 20)
+
+struct netlink_listener {
+	struct nl_sock *sk;
+	uint8_t buf[LISTEN_BUF];
+};
+
+struct netlink_listener *netlink_listen(struct error *err)
+{
+	struct netlink_listener *ls = calloc(1, sizeof(*ls));
+	int rc;
+
+	if (!ls) {
+		error_set(err, ENOMEM, "netlink: out of memory");
+		return NULL;
+	}
+	ls->sk = nl_socket_alloc();
+	if (!ls->sk) {
+		error_set(err, ENOMEM, "netlink: cannot allocate a socket");
+		goto fail;
+	}
+	nl_socket_disable_seq_check(ls->sk);
+	rc = nl_connect(ls->sk, NETLINK_ROUTE);
+	if (!rc)
+		rc = nl_socket_add_memberships(ls->sk, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
+					       RTNLGRP_IPV6_IFADDR, 0);
+	if (!rc)
+		rc = nl_socket_set_nonblocking(ls->sk);
+	/* a larger queue overruns later when many devices change at once */
+	if (!rc)
+		rc = nl_socket_set_buffer_size(ls->sk, LISTEN_RCVBUF, 0);
+	if (rc < 0) {
+		error_set(err, nle_errno(rc), "netlink: cannot listen to the kernel's link and "
+			  "address changes: %s", nl_geterror(rc));
+		goto fail;
+	}
+	return ls;
+
+fail:
+	netlink_listener_close(ls);
+	return NULL;
+}
+
+void netlink_listener_close(struct netlink_listener *ls)
+{
+	if (!ls)
+		return;
+	if (ls->sk)
+		nl_socket_free(ls->sk);
+	free(ls);
+}
+
+int netlink_listener_fd(const struct netlink_listener *ls)
+{
+	return nl_socket_get_fd(ls->sk);
+}
+
+/* An RTM_*LINK message as an event; false for one too short to read. */
+static bool parse_link(const struct nlmsghdr *h, struct netlink_event *ev)
+{
+	const struct ifinfomsg *ifi;
+
+	if (!nlmsg_valid_hdr(h, sizeof(*ifi)))
+		return false;
+	ifi = nlmsg_data(h);
+	ev->what = h->nlmsg_type == RTM_NEWLINK ? NETLINK_LINK_CHANGED : NETLINK_LINK_GONE;
+	ev->ifindex = ifi->ifi_index;
+	ev->flags = ifi->ifi_flags;
+	ev->change = ifi->ifi_change;
+	return true;
+}
+
+/* An RTM_*ADDR message as an event: our own address is IFA_LOCAL, if there is one. */
+static bool parse_addr(struct nlmsghdr *h, struct netlink_event *ev)
+{
+	struct nlattr *tb[IFA_MAX + 1], *a;
+	const struct ifaddrmsg *ifa;
+	unsigned int bytes;
+
+	if (!nlmsg_valid_hdr(h, sizeof(*ifa)) || nlmsg_parse(h, sizeof(*ifa), tb, IFA_MAX, NULL) < 0)
+		return false;
+	ifa = nlmsg_data(h);
+	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
+		return false;
+	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	ev->addr.family = ifa->ifa_family;
+	bytes = addr_bytes(&ev->addr);
+	if (!a || nla_len(a) != (int)bytes)
+		return false;
+	memcpy(&ev->addr.addr, nla_data(a), bytes);
+	ev->addr.prefix = ifa->ifa_prefixlen;
+	ev->addr.prefix_set = true;
+	ev->what = h->nlmsg_type == RTM_NEWADDR ? NETLINK_ADDR_ADDED : NETLINK_ADDR_GONE;
+	ev->ifindex = (int)ifa->ifa_index;
+	return true;
+}
+
+static void dispatch(struct nlmsghdr *h, void (*on_event)(const struct netlink_event *ev, void *arg),
+		     void *arg)
+{
+	struct netlink_event ev = { 0 };
+	bool ok;
+
+	switch (h->nlmsg_type) {
+	case RTM_NEWLINK:
+	case RTM_DELLINK:
+		ok = parse_link(h, &ev);
+		break;
+	case RTM_NEWADDR:
+	case RTM_DELADDR:
+		ok = parse_addr(h, &ev);
+		break;
+	default:
+		ok = false;
+	}
+	if (ok)
+		on_event(&ev, arg);
+}
+
+/*
+ * Plain recv() rather than nl_recvmsgs(): one datagram per call, so the
+ * budget counts what the kernel sent, and ENOBUFS stays ENOBUFS (libnl makes
+ * it NLE_NOMEM).
+ */
+int netlink_listener_read(struct netlink_listener *ls, int budget,
+			  void (*on_event)(const struct netlink_event *ev, void *arg), void *arg)
+{
+	int fd = nl_socket_get_fd(ls->sk), n_read;
+
+	for (n_read = 0; n_read < budget; n_read++) {
+		struct nlmsghdr *h = (struct nlmsghdr *)ls->buf;
+		ssize_t n = recv(fd, ls->buf, sizeof(ls->buf), MSG_DONTWAIT);
+		int len;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0)
+			return -errno;
+		/* a datagram longer than buf arrives cut, and nlmsg_ok stops at the cut */
+		for (len = (int)n; nlmsg_ok(h, len); h = nlmsg_next(h, &len))
+			dispatch(h, on_event, arg);
+	}
+	return n_read;
 }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Link configuration over rtnetlink with libnl-3: MTU, addresses (with the
- * point-to-point peer), up and down, link state, the devices' sysctls. Never
- * runs ip(8).
+ * point-to-point peer), up and down, link state, the devices' sysctls; and
+ * a listener for what the kernel announces about them. Never runs ip(8).
  *
  * Interfaces are given by name and looked up on each call, in the network
- * namespace the process is in.
+ * namespace the process is in (or by ifindex, which survives a rename).
  *
  * Errors: functions return 0 or a negative errno, and fill the struct error
  * (error.h) with that errno and a message naming the interface, the address
@@ -17,6 +17,7 @@
 #ifndef VCHAN_TUN_NETLINK_H
 #define VCHAN_TUN_NETLINK_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,7 @@ struct netlink_addr {
 
 struct netlink_link {
 	int ifindex;
+	char name[IF_NAMESIZE];	/* the kernel's, now */
 	unsigned int flags;	/* IFF_UP, IFF_RUNNING, IFF_LOWER_UP, ... */
 	unsigned int mtu;
 	bool carrier;
@@ -89,6 +91,50 @@ int netlink_wait_route(struct netlink *nl, const char *ifname, const struct conf
 
 int netlink_link_get(struct netlink *nl, const char *ifname, struct netlink_link *st,
 		     struct error *err);
+/* The same by ifindex: a device renamed since is still found. */
+int netlink_link_get_index(struct netlink *nl, int ifindex, struct netlink_link *st,
+			   struct error *err);
+
+/*
+ * Listening: what the kernel announces about links and addresses
+ * (RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR), for any device
+ * of the namespace, on a socket of its own, non-blocking, for the caller's
+ * event loop. A message tells that something changed, and when; what is
+ * true now is for netlink_link_get_index to say, as several messages may
+ * wait in the socket (some from before the device was set up).
+ */
+struct netlink_listener;
+
+enum netlink_change {
+	NETLINK_LINK_CHANGED,	/* RTM_NEWLINK: flags, MTU, name, ... */
+	NETLINK_LINK_GONE,	/* RTM_DELLINK */
+	NETLINK_ADDR_ADDED,	/* RTM_NEWADDR */
+	NETLINK_ADDR_GONE,	/* RTM_DELADDR */
+};
+
+struct netlink_event {
+	enum netlink_change what;
+	int ifindex;
+	/* links: ifi_flags, and ifi_change (the flags this change flipped; ~0U: all, new) */
+	unsigned int flags, change;
+	/* addresses: IFA_LOCAL (IFA_ADDRESS without one) and the prefix length */
+	struct config_addr addr;
+};
+
+/* NULL on failure, with the reason in err. */
+struct netlink_listener *netlink_listen(struct error *err);
+void netlink_listener_close(struct netlink_listener *ls);
+int netlink_listener_fd(const struct netlink_listener *ls);
+
+/*
+ * Reads at most budget datagrams, handing each event to on_event in the
+ * order the kernel sent them. Returns how many were read (fewer than budget:
+ * none left), or a negative errno: -ENOBUFS when the kernel dropped messages
+ * because we read too slowly (the caller must read the devices' state
+ * again), else a failure of the socket.
+ */
+int netlink_listener_read(struct netlink_listener *ls, int budget,
+			  void (*on_event)(const struct netlink_event *ev, void *arg), void *arg);
 
 /* "up", "down", "dormant", ... as ip(8) shows IF_OPER_* (lower case). */
 const char *netlink_operstate_name(uint8_t operstate);

@@ -28,10 +28,17 @@ void status_text(struct strbuf *sb, const struct link_status *st)
 	char since[32], err_at[32], rd[24], wr[24], feat[64], error[ERROR_TEXT_MAX];
 
 	time_text(st->since, since, sizeof(since));
-	sb_printf(sb, "%s: %s since %s (%" PRId64 " s)\n", cfg->name, st->state, since,
+	sb_printf(sb, "%s: %s since %s (%" PRId64 " s)", cfg->name, st->state, since,
 		  st->since_s);
-	sb_printf(sb, "  interface %s (%s, mtu %u), %s of domain ", cfg->ifname,
-		  config_mode_name(cfg->mode), cfg->mtu, config_role_name(cfg->role));
+	if (st->reason)
+		sb_printf(sb, ": %s; %s", printable(st->reason, error, sizeof(error)),
+			  st->until_reload ? "retried on reload" : "retrying by itself");
+	sb_printf(sb, "\n");
+	/* the device as the kernel has it: what ip(8) shows */
+	sb_printf(sb, "  interface %s (%s, mtu %u%s), %s of domain ", st->dev_name,
+		  config_mode_name(cfg->mode), st->dev_mtu,
+		  st->dev_ifindex && !st->dev_admin_up ? ", administratively down" : "",
+		  config_role_name(cfg->role));
 	if (st->peer_known)
 		sb_printf(sb, "%u", st->peer_domid);
 	else
@@ -60,9 +67,10 @@ void status_text(struct strbuf *sb, const struct link_status *st)
 	else
 		sb_printf(sb, "? no room\n");
 	sb_printf(sb, "  rx %" PRIu64 " packets %" PRIu64 " bytes, dropped: %" PRIu64
-		  " malformed, %" PRIu64 " spoofed, %" PRIu64 " tun write\n",
+		  " malformed, %" PRIu64 " spoofed, %" PRIu64 " tun write, %" PRIu64
+		  " device down\n",
 		  st->st.rx_packets, st->st.rx_bytes, st->st.rx_malformed, st->st.rx_spoofed,
-		  st->st.rx_tun_errors);
+		  st->st.rx_tun_errors, st->st.rx_device_down);
 	sb_printf(sb, "  connects %" PRIu64 ", reconnects %" PRIu64 ", last error: ",
 		  st->connects, st->reconnects);
 	if (st->last_error[0]) {
@@ -109,6 +117,19 @@ static void json_names(struct strbuf *sb, const char *list)
 	sb_printf(sb, "]");
 }
 
+/* ,"device":{...} as the kernel has it, or null while there is none. */
+static void json_device(struct strbuf *sb, const struct link_status *st)
+{
+	if (!st->dev_ifindex) {
+		sb_printf(sb, ",\"device\":null");
+		return;
+	}
+	sb_printf(sb, ",\"device\":{\"name\":");
+	sb_json_string(sb, st->dev_name);
+	sb_printf(sb, ",\"ifindex\":%d,\"mtu\":%u,\"admin_up\":%s}", st->dev_ifindex,
+		  st->dev_mtu, st->dev_admin_up ? "true" : "false");
+}
+
 void status_json(struct strbuf *sb, const struct link_status *st, bool first)
 {
 	const struct link_config *cfg = st->cfg;
@@ -118,10 +139,18 @@ void status_json(struct strbuf *sb, const struct link_status *st, bool first)
 	sb_json_string(sb, cfg->name);
 	sb_printf(sb, ",\"interface\":");
 	sb_json_string(sb, cfg->ifname);
-	sb_printf(sb, ",\"state\":\"%s\",\"since\":%lld,\"role\":\"%s\",\"mode\":\"%s\","
-		  "\"mtu\":%u,\"peer\":{\"name\":",
-		  st->state, (long long)st->since, config_role_name(cfg->role),
-		  config_mode_name(cfg->mode), cfg->mtu);
+	sb_printf(sb, ",\"state\":\"%s\",\"failure\":", st->state);
+	if (st->reason) {
+		sb_printf(sb, "{\"reason\":");
+		sb_json_string(sb, st->reason);
+		sb_printf(sb, ",\"retry\":\"%s\"}", st->until_reload ? "on_reload" : "automatic");
+	} else {
+		sb_printf(sb, "null");
+	}
+	sb_printf(sb, ",\"since\":%lld,\"role\":\"%s\",\"mode\":\"%s\",\"mtu\":%u,"
+		  "\"peer\":{\"name\":",
+		  (long long)st->since, config_role_name(cfg->role), config_mode_name(cfg->mode),
+		  cfg->mtu);
 	sb_json_string(sb, st->peer_name[0] ? st->peer_name : NULL);
 	sb_printf(sb, ",");
 	json_uint_or_null(sb, "domid", st->peer_known, st->peer_domid);
@@ -156,13 +185,14 @@ void status_json(struct strbuf *sb, const struct link_status *st, bool first)
 	json_uint_or_null(sb, "no_room", st->no_room >= 0, (uint64_t)st->no_room);
 	sb_printf(sb, "}},\"rx\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
 		  ",\"drops\":{\"malformed\":%" PRIu64 ",\"spoofed\":%" PRIu64
-		  ",\"tun_write\":%" PRIu64 "}}",
+		  ",\"tun_write\":%" PRIu64 ",\"device_down\":%" PRIu64 "}}",
 		  st->st.rx_packets, st->st.rx_bytes, st->st.rx_malformed, st->st.rx_spoofed,
-		  st->st.rx_tun_errors);
+		  st->st.rx_tun_errors, st->st.rx_device_down);
 	sb_printf(sb, ",\"connects\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"last_error\":",
 		  st->connects, st->reconnects);
 	sb_json_string(sb, st->last_error[0] ? st->last_error : NULL);
 	sb_printf(sb, ",");
 	json_uint_or_null(sb, "last_error_at", st->last_error[0], (uint64_t)st->last_error_at);
+	json_device(sb, st);
 	sb_printf(sb, "}");
 }

@@ -44,6 +44,13 @@ struct link_status {
 	/* Provision = yes: where the peer's end is published ("" not yet), and the peer runs it */
 	const char *provision_path;
 	bool provision_taken;
+	const char *reason;		/* FAILED: why; NULL in every other state */
+	bool until_reload;		/* FAILED, and only a reload tries again */
+	/* the device as the kernel has it; ifindex 0: none now (the configured name and MTU) */
+	const char *dev_name;
+	int dev_ifindex;
+	unsigned int dev_mtu;
+	bool dev_admin_up;
 };
 
 /* "domain 0, 2 links" and, after it, each link's lines. */

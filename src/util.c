@@ -26,6 +26,7 @@ int error_set(struct error *e, int errno_value, const char *fmt, ...)
 	va_list ap;
 
 	e->err = errno_value;
+	e->lasting = false;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
