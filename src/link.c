@@ -81,8 +81,8 @@ struct link {
 	const char *state_value;
 
 	/* Provision = yes: the peer's end as published at prov_path ("": nothing published) */
-	char prov_path[CONFIG_XS_PATH_MAX + 1];
 	struct config_published *prov;
+	char prov_path[CONFIG_XS_PATH_MAX + 1];
 
 	/* the device, and what the peer may send through it */
 	struct device dev;
