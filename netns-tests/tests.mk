@@ -5,9 +5,9 @@
 
 # --- unit tests: the pure cores, one file each ------------------------------------------
 
-# the configuration's three files, and what config.c needs to link: the frame
+# the configuration's four files, and what config.c needs to link: the frame
 # sizes and the ring layout (rings fit the MTU and the control page), and util.c
-CONFIG_CORE := src/config.c src/config-file.c src/config-msg.c src/frame.c src/vchan/ring.c \
+CONFIG_CORE := src/config.c src/config-file.c src/config-msg.c src/config-provision.c src/frame.c src/vchan/ring.c \
                src/util.c
 
 UNIT_TESTS := $(B)/tests/test-ring $(B)/tests/test-config $(B)/tests/test-frame \

@@ -85,8 +85,8 @@ static int parse_line(struct link_config *cfg, char *line, const struct config_o
 	return config_set_key(cfg, key, trim(eq + 1), where, err);
 }
 
-/* The link name: the file's name without .conf. */
-static int name_from_path(struct link_config *cfg, const char *path, struct config_error *err)
+int link_name_from_path(struct link_config *cfg, const char *path, bool conf,
+			struct config_error *err)
 {
 	const struct config_origin where = { path, 0 };
 	const char *base = strrchr(path, '/');
@@ -95,13 +95,12 @@ static int name_from_path(struct link_config *cfg, const char *path, struct conf
 
 	base = base ? base + 1 : path;
 	len = strlen(base);
-	if (len > 5 && !strcmp(base + len - 5, ".conf"))
+	if (conf && len > 5 && !strcmp(base + len - 5, ".conf"))
 		len -= 5;
 	snprintf(name, sizeof(name), "%.*s", (int)len, base);
 	if (!valid_link_name(name))
-		return where_fail(err, &where,
-				  "link name %s (the file name without .conf): " LINK_NAME_EXPECTED,
-				  quoted(name, q));
+		return where_fail(err, &where, "link name %s%s: " LINK_NAME_EXPECTED,
+				  quoted(name, q), conf ? " (the file name without .conf)" : "");
 	memcpy(cfg->name, name, len + 1);
 	return 0;
 }
@@ -118,7 +117,7 @@ int config_parse_buffer(const char *path, const char *buf, size_t len, struct li
 		return where_fail(err, &where, "path longer than %u characters",
 				  CONFIG_SOURCE_MAX - 1);
 	snprintf(out->source, sizeof(out->source), "%s", path);
-	if (name_from_path(out, path, err))
+	if (link_name_from_path(out, path, true, err))
 		return -1;
 	if (len > CONFIG_FILE_MAX)
 		return where_fail(err, &where, "larger than %u bytes", CONFIG_FILE_MAX);
@@ -323,6 +322,13 @@ static int check_path_clash(const struct link_config *a, const struct link_confi
 			servers ? "also a server" : "for the same peer");
 }
 
+int config_link_clash(const struct link_config *a, const struct link_config *b,
+		      struct config_error *err)
+{
+	return check_interface_clash(a, b, err) || check_address_clash(a, b, err) ||
+	       check_path_clash(a, b, err) ? -1 : 0;
+}
+
 int config_load_dir(const char *dir, struct link_config **links, size_t *n,
 		    struct config_error *err)
 {
@@ -355,9 +361,7 @@ int config_load_dir(const char *dir, struct link_config **links, size_t *n,
 		if (config_parse_file(path, &list[i], err))
 			goto out;
 		for (j = 0; j < i; j++)
-			if (check_interface_clash(&list[j], &list[i], err) ||
-			    check_address_clash(&list[j], &list[i], err) ||
-			    check_path_clash(&list[j], &list[i], err))
+			if (config_link_clash(&list[j], &list[i], err))
 				goto out;
 	}
 	*links = list;

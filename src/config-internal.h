@@ -2,8 +2,8 @@
 /*
  * Internal to the configuration: what config.c (the key table, its parsers,
  * the options and the cross-key checks), config-file.c (files, directories
- * and the clashes between links) and config-msg.c (the wording of errors)
- * share. No other file includes it; the rest of the program has config.h.
+ * and the clashes between links), config-provision.c (links as XenStore
+ * carries them) and config-msg.c (the wording of errors) share. No other file includes it; the rest of the program has config.h.
  *
  * Every message is one call, its format the whole sentence: where_fail()
  * writes "file:line: " and the rest, and the renderers below write its
@@ -57,6 +57,20 @@ const char *other_link(const struct link_config *other, unsigned int line, char 
 const char *config_key_option(enum config_key key);
 /* A link name: also a XenStore path component in the default path, so no '.'. */
 bool valid_link_name(const char *s);
+/* One key's value from where, the key by its index: what config_set_key() does once found. */
+int config_set_key_index(struct link_config *cfg, enum config_key key, const char *value,
+			 const struct config_origin *where, struct config_error *err);
+/* Keys of the daemon that provisions, never taken from XenStore (bit 1 << enum config_key). */
+unsigned int config_provisioner_keys(void);
+
+/* --- config-file.c: shared with config-provision.c --------------------------------- */
+
+/*
+ * The link name: path's last component, without .conf if conf; what
+ * messages name is path (a file, or a XenStore directory).
+ */
+int link_name_from_path(struct link_config *cfg, const char *path, bool conf,
+			struct config_error *err);
 
 static inline bool is_blank(char c)
 {

@@ -155,7 +155,8 @@ const char *other_key(const struct link_config *cfg, enum config_key key, const 
 	key_value(&o, key, value, buf);
 	if (!(cfg->keys_set & 1u << key))
 		return add(buf, TEXT_MAX, " (the default)");
-	if (o.file)
+	/* a key from XenStore has no line: its node is named where the message starts */
+	if (o.file && line)
 		return add(buf, TEXT_MAX, " on line %u", line);
 	return buf;
 }

@@ -63,6 +63,7 @@ enum {
 	KEY_YES_NO	= 1 << 1,	/* the option's argument is optional: --persistent */
 	KEY_WATCHER	= 1 << 2,	/* only the watcher reads it: no change for the daemon */
 	KEY_IN_PLACE	= 1 << 3,	/* a running link takes a change of it: no restart */
+	KEY_PROVISIONER	= 1 << 4,	/* the provisioning daemon's: never from XenStore */
 };
 
 struct key_info {
@@ -373,7 +374,7 @@ static int parse_list(struct link_config *cfg, enum config_key key, const char *
 			if (!config_same_addr(&list[i], &list[*n]) ||
 			    (nets && list[i].prefix != list[*n].prefix))
 				continue;
-			if (where->file)
+			if (where->file && list[i].line)
 				return key_fail(err, where, key, elem, "%s already given on line %u",
 						nets ? "network" : "address", list[i].line);
 			return key_fail(err, where, key, elem, "%s given twice",
@@ -522,6 +523,15 @@ static const struct key_info keys[CONFIG_N_KEYS] = {
 		{ LIST(FIELD_NETS, routes, n_routes) } },
 	[CONFIG_KEY_ALLOWED_SOURCES] = { "AllowedSources", "allowed-sources",
 		KEY_REPEATS | KEY_IN_PLACE, parse_list, { LIST(FIELD_NETS, sources, n_sources) } },
+	/* what is published changes without a restart: the peer takes it as a reload */
+	[CONFIG_KEY_PROVISION] = { "Provision", "provision",
+		KEY_YES_NO | KEY_IN_PLACE | KEY_PROVISIONER, parse_yes_no,
+		{ SCALAR(provision, bool) } },
+	[CONFIG_KEY_PEER_INTERFACE] = { "PeerInterface", "peer-interface",
+		KEY_IN_PLACE | KEY_PROVISIONER, parse_ifname, { STRING(peer_ifname) } },
+	[CONFIG_KEY_PEER_ROUTES] = { "PeerRoutes", "peer-routes",
+		KEY_REPEATS | KEY_IN_PLACE | KEY_PROVISIONER, parse_list,
+		{ LIST(FIELD_NETS, peer_routes, n_peer_routes) } },
 };
 
 /* --- keys and options ---------------------------------------------------------- */
@@ -581,18 +591,34 @@ int config_set_key(struct link_config *cfg, const char *key, const char *value,
 			break;
 	if (k == CONFIG_N_KEYS)
 		return where_fail(err, where, "unknown key %s in [Link]", quoted(key, q));
+	return config_set_key_index(cfg, (enum config_key)k, value, where, err);
+}
+
+int config_set_key_index(struct link_config *cfg, enum config_key k, const char *value,
+			 const struct config_origin *where, struct config_error *err)
+{
 	if (!(keys[k].flags & KEY_REPEATS) && (cfg->keys_set & 1u << k)) {
 		if (where->file)
 			return where_fail(err, where, "duplicate key '%s' in [Link] (first on line %u)",
 					  keys[k].name, cfg->key_line[k]);
 		return where_fail(err, where, "--%s given twice", keys[k].option);
 	}
-	if (keys[k].parse(cfg, (enum config_key)k, value, where, err))
+	if (keys[k].parse(cfg, k, value, where, err))
 		return -1;
 	if (!(cfg->keys_set & 1u << k))
 		cfg->key_line[k] = where->line;
 	cfg->keys_set |= 1u << k;
 	return 0;
+}
+
+unsigned int config_provisioner_keys(void)
+{
+	unsigned int mask = 0;
+
+	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++)
+		if (keys[k].flags & KEY_PROVISIONER)
+			mask |= 1u << k;
+	return mask;
 }
 
 void config_long_options(struct option opts[CONFIG_N_OPTIONS])
@@ -730,6 +756,7 @@ static int finish_mtu(const struct link_config *cfg, struct config_error *err)
 		{ CONFIG_KEY_ADDRESS, cfg->addrs, cfg->n_addrs },
 		{ CONFIG_KEY_PEER_ADDRESS, cfg->peer_addrs, cfg->n_peer_addrs },
 		{ CONFIG_KEY_ROUTES, cfg->routes, cfg->n_routes },
+		{ CONFIG_KEY_PEER_ROUTES, cfg->peer_routes, cfg->n_peer_routes },
 	};
 	struct config_origin o = key_origin(cfg, cfg->key_line[CONFIG_KEY_MTU]);
 	char mtu[16], other[TEXT_MAX];
@@ -824,8 +851,11 @@ static int check_ring_fit(const struct link_config *cfg, enum config_key key, ui
 /* The server offers the rings: a frame of its MTU must fit them. */
 static int finish_ring_fit(const struct link_config *cfg, struct config_error *err)
 {
-	/* the client takes the server's rings, whatever its own file says */
-	if (cfg->role != CONFIG_ROLE_SERVER)
+	/*
+	 * The client takes the server's rings, whatever its own file says;
+	 * unless it provisions the server, which gets these.
+	 */
+	if (cfg->role != CONFIG_ROLE_SERVER && !cfg->provision)
 		return 0;
 	if (check_ring_fit(cfg, CONFIG_KEY_READ_RING, cfg->read_ring, err))
 		return -1;
@@ -850,6 +880,26 @@ static int finish_bridge(const struct link_config *cfg, struct config_error *err
 			"the link's own interface cannot be its bridge");
 }
 
+/* What the peer is given makes sense only where something is published. */
+static int finish_provision(const struct link_config *cfg, struct config_error *err)
+{
+	static const enum config_key given[] = { CONFIG_KEY_PEER_INTERFACE, CONFIG_KEY_PEER_ROUTES };
+	char label[32];
+
+	if (cfg->provision)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(given); i++) {
+		struct config_origin o = key_origin(cfg, cfg->key_line[given[i]]);
+
+		if (!(cfg->keys_set & 1u << given[i]))
+			continue;
+		return where_fail(err, &o, "%s is for the peer of a provisioned link: set %s",
+				  key_label(&o, given[i], label),
+				  o.file ? "Provision = yes" : "--provision");
+	}
+	return 0;
+}
+
 int config_finish(struct link_config *cfg, struct config_error *err)
 {
 	if (!(cfg->keys_set & 1u << CONFIG_KEY_PEER))
@@ -859,7 +909,8 @@ int config_finish(struct link_config *cfg, struct config_error *err)
 				   "'server' (offers the rings and pays their grants) or 'client'",
 				   err);
 	if (finish_interface(cfg, err) || finish_peer_addrs(cfg, err) || finish_mtu(cfg, err) ||
-	    finish_rings(cfg, err) || finish_ring_fit(cfg, err) || finish_bridge(cfg, err))
+	    finish_rings(cfg, err) || finish_ring_fit(cfg, err) || finish_bridge(cfg, err) ||
+	    finish_provision(cfg, err))
 		return -1;
 	return 0;
 }

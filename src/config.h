@@ -77,6 +77,9 @@ enum config_key {
 	CONFIG_KEY_BRIDGE,
 	CONFIG_KEY_ROUTES,
 	CONFIG_KEY_ALLOWED_SOURCES,
+	CONFIG_KEY_PROVISION,
+	CONFIG_KEY_PEER_INTERFACE,
+	CONFIG_KEY_PEER_ROUTES,
 	CONFIG_N_KEYS
 };
 
@@ -147,6 +150,24 @@ struct link_config {
 	 */
 	struct config_addr sources[CONFIG_MAX_SOURCES];
 	size_t n_sources;
+
+	/*
+	 * Provision = yes: the daemon publishes the peer's end of the link in
+	 * the peer's XenStore tree (config_provision()), with PeerInterface
+	 * as its device's name ("": the peer's default) and PeerRoutes as its
+	 * Routes.
+	 */
+	bool provision;
+	char peer_ifname[CONFIG_IFNAME_MAX + 1];
+	struct config_addr peer_routes[CONFIG_MAX_ROUTES];
+	size_t n_peer_routes;
+
+	/*
+	 * Not a key: the link came from XenStore (config_parse_pairs()),
+	 * published there by domain provisioned_by.
+	 */
+	bool provisioned;
+	unsigned int provisioned_by;
 
 	/* Which keys were set, and on which line (0 on the command line). */
 	unsigned int keys_set;				/* bit (1 << enum config_key) */
@@ -229,6 +250,58 @@ int config_load_dir(const char *dir, struct link_config **links, size_t *n,
 		    struct config_error *err);
 
 /*
+ * Provisioning (Provision = yes, vchan-tun.conf(5)): a link as XenStore
+ * carries it, one node per key under
+ * /local/domain/GUEST/CONFIG_PROVISION_DIR/LINK, each named by the key's
+ * option name ("mtu", "peer-address") and holding its value as a file
+ * would (lists comma-separated), so that the guest reads it with this very
+ * parser.
+ */
+#define CONFIG_PROVISION_DIR	"device/vchan-tun"
+
+struct config_pair {
+	const char *key;	/* an option name, without "--" */
+	const char *value;
+};
+
+struct config_published {
+	size_t n;
+	struct config_pair pairs[CONFIG_N_KEYS];
+	char values[CONFIG_N_KEYS][CONFIG_LINE_MAX + 1];
+};
+
+/*
+ * The peer's end of a link with Provision = yes, as domain self publishes
+ * it: Peer self, the other Role, the same Mode, MTU and XenStorePath, the
+ * rings swapped, PeerAddress as its Address and Address as its PeerAddress
+ * (pair by pair, each with the pair's prefix), PeerInterface as its
+ * Interface and PeerRoutes as its Routes. Keys without a value are left out.
+ */
+void config_provision(const struct link_config *cfg, unsigned int self,
+		      struct config_published *out);
+
+/*
+ * A link from XenStore: dir (the LINK directory) gives the link name, its
+ * last component, and names each node in messages:
+ *
+ *   /local/domain/5/device/vchan-tun/guest1/mtu: MTU = '70000': expected a number from 68 to 65535
+ *
+ * Keys are option names; those of the provisioning daemon (Provision,
+ * PeerInterface, PeerRoutes) are refused, as is a value longer than
+ * CONFIG_LINE_MAX. Parses, then finishes; provisioned_by is the caller's.
+ */
+int config_parse_pairs(const char *dir, const struct config_pair *pairs, size_t n,
+		       struct link_config *out, struct config_error *err);
+
+/*
+ * Two links that cannot run in one daemon: the same interface name, a local
+ * address, or a XenStorePath where they would meet. The message names b's
+ * key where b has it, and a. 0 when they can.
+ */
+int config_link_clash(const struct link_config *a, const struct link_config *b,
+		      struct config_error *err);
+
+/*
  * The XenStore path of a link without XenStorePath:
  * /local/domain/<server>/data/vchan-tun/<client>/<name>.
  * Returns 0, or -1 if len is too small.
@@ -258,8 +331,10 @@ bool config_same_addr(const struct config_addr *a, const struct config_addr *b);
  * The keys (bit 1 << enum config_key) whose settings differ between two
  * configurations of a link, the watcher's included. config_restart_keys()
  * leaves out those a running link takes in place (MTU, Address, PeerAddress,
- * Routes, AllowedSources, Persistent, Watched, Hook, Bridge): what is left
- * needs a new device (Peer, Role, Mode, Interface, the rings, XenStorePath).
+ * Routes, AllowedSources, Persistent, Watched, Hook, Bridge, and Provision,
+ * PeerInterface and PeerRoutes, which change only what is published): what
+ * is left needs a new device (Peer, Role, Mode, Interface, the rings,
+ * XenStorePath).
  */
 unsigned int config_changed_keys(const struct link_config *a, const struct link_config *b);
 unsigned int config_restart_keys(const struct link_config *a, const struct link_config *b);

@@ -5,8 +5,13 @@
  * triggered) for every link: their TUN and event-channel fds, the XenStore
  * watch fd, a signalfd and the control socket.
  *
- *   vchan-tund [--config-dir DIR | LINK OPTIONS...] [--control PATH] [-v]
- *              [--check-config] [--help]
+ *   vchan-tund [--config-dir DIR | LINK OPTIONS...] [--provisioned [--provisioned-by DOMID]]
+ *              [--control PATH] [-v] [--check-config] [--help]
+ *
+ * Its links are those of the files (or the options), and with --provisioned
+ * those its provisioner publishes for it in XenStore (provision.h): both
+ * sets go through one comparison with the running links (apply_links), on
+ * SIGHUP and whenever the provisioned set changes.
  *
  * Exit status: 0 after SIGTERM/SIGINT or --check-config, 1 when the daemon
  * cannot run (XenStore, netlink, control socket, or every link failed for a
@@ -32,6 +37,7 @@
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
+#include "provision.h"
 #include "sd-notify.h"
 #include "status.h"
 #include "strbuf.h"
@@ -42,15 +48,17 @@
 /* a bad command line or configuration: the message, exit status 2 */
 #define config_fail(...)	exit_config_error(PROG, __VA_ARGS__)
 
-enum { OPT_CONFIG_DIR = 0x100, OPT_CONTROL, OPT_CHECK };
+enum { OPT_CONFIG_DIR = 0x100, OPT_CONTROL, OPT_CHECK, OPT_PROVISIONED, OPT_PROVISIONED_BY };
 
 struct opts {
-	const char *config_dir;		/* NULL: the command line's link */
+	const char *config_dir;		/* NULL: the command line's link, or none */
 	const char *control;
 	bool verbose;
 	bool check;
 	bool link_options;
 	struct link_config cmdline;
+	bool provisioned;		/* links from XenStore too */
+	unsigned int provisioned_by;	/* whose nodes are trusted there */
 };
 
 struct daemon {
@@ -61,6 +69,12 @@ struct daemon {
 
 	struct link **links;		/* by name, as the configuration lists them */
 	size_t n_links;
+
+	/* the links of the files (or the options), and the provisioned ones, as last read */
+	struct link_config *file_cfgs, *prov_cfgs;
+	size_t n_file, n_prov;
+	bool provisioned;		/* following XenStore: prov is open */
+	struct provisioned prov;
 	struct link *starting;		/* in link_start, not in links yet: for its log fields */
 
 	/* what the kernel announces about our devices */
@@ -78,11 +92,15 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " [--config-dir DIR] [--control PATH] [-v] [--check-config]\n"
 		"       " PROG " --peer DOMID|NAME --role server|client [LINK OPTIONS] [--control PATH] [-v]\n"
+		"       " PROG " --provisioned [--provisioned-by DOMID] [--config-dir DIR] [--control PATH] [-v]\n"
 		"\n"
 		"Point-to-point links between Xen domains: a TUN or TAP device per peer, its\n"
 		"packets carried over a vchan.\n"
 		"\n"
-		"  --config-dir DIR   one link per DIR/NAME.conf (default " CONFIG_DEFAULT_DIR ")\n"
+		"  --config-dir DIR   one link per DIR/NAME.conf (default " CONFIG_DEFAULT_DIR
+		", unless --provisioned)\n"
+		"  --provisioned      also the links domain 0 publishes for this domain in XenStore\n"
+		"  --provisioned-by DOMID  the domain whose links to take instead of domain 0\n"
 		"  --control PATH     control socket for vchan-tunctl (default " CONTROL_DEFAULT_PATH ")\n"
 		"  -v, --verbose      debug messages too\n"
 		"  --check-config     check the configuration, print the links, and exit\n"
@@ -92,7 +110,7 @@ static void usage(FILE *f)
 		"Link options, for a single link without files (see vchan-tun.conf(5)):\n"
 		"  --peer --role --mode --interface --mtu --address --peer-address\n"
 		"  --read-ring --write-ring --xenstore-path --persistent[=BOOL] --name\n"
-		"  --allowed-sources --routes\n"
+		"  --allowed-sources --routes --provision[=BOOL] --peer-interface --peer-routes\n"
 		"  --watched[=BOOL] --hook --bridge (for vchan-tun-watch)\n"
 		"\n"
 		"SIGHUP re-reads DIR; SIGTERM or SIGINT closes every link and exits.\n"
@@ -108,6 +126,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "provisioned", no_argument, NULL, OPT_PROVISIONED },
+		{ "provisioned-by", required_argument, NULL, OPT_PROVISIONED_BY },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 	};
@@ -132,6 +152,15 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_CHECK:
 			o->check = true;
+			break;
+		case OPT_PROVISIONED_BY:
+			if (config_parse_domid(optarg, &o->provisioned_by))
+				config_fail("--provisioned-by '%.64s': expected a domain id from 0 to %u",
+					    optarg, CONFIG_DOMID_MAX);
+			o->provisioned = true;
+			break;
+		case OPT_PROVISIONED:
+			o->provisioned = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -164,26 +193,60 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	if (o->config_dir && o->link_options)
 		config_fail("--config-dir cannot be combined with link options (--peer, --role, "
 			    "...): a link comes either from files or from the command line");
-	if (!o->link_options && !o->config_dir)
+	/* a provisioned guest may have no files at all: it reads a directory only if told */
+	if (!o->link_options && !o->config_dir && !o->provisioned)
 		o->config_dir = CONFIG_DEFAULT_DIR;
 	if (o->link_options && config_finish(&o->cmdline, &err))
 		config_fail("%s", err.msg);
 }
 
-/* The configuration as files or options give it, checked as far as it can be without Xen. */
+/* A provisioned daemon provisions nobody: its links are its provisioner's business. */
+static int check_provision(const struct opts *o, const struct link_config *links, size_t n,
+			   struct config_error *err)
+{
+	for (size_t i = 0; o->provisioned && i < n; i++) {
+		const struct link_config *c = &links[i];
+
+		if (!c->provision)
+			continue;
+		if (c->source[0])
+			snprintf(err->msg, sizeof(err->msg), "%.900s:%u: Provision = yes: not in a "
+				 "daemon that is provisioned itself (--provisioned)", c->source,
+				 c->key_line[CONFIG_KEY_PROVISION]);
+		else
+			snprintf(err->msg, sizeof(err->msg), "--provision: not in a daemon that is "
+				 "provisioned itself (--provisioned)");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The configuration as files or options give it (none for a provisioned
+ * daemon without either), checked as far as it can be without Xen.
+ */
 static int load_config(const struct opts *o, struct link_config **links, size_t *n,
 		       struct config_error *err)
 {
-	if (o->config_dir)
-		return config_load_dir(o->config_dir, links, n, err);
-	*links = malloc(sizeof(**links));
-	if (!*links) {
-		snprintf(err->msg, sizeof(err->msg), "out of memory");
-		return -1;
+	*links = NULL;
+	*n = 0;
+	if (o->config_dir) {
+		if (config_load_dir(o->config_dir, links, n, err))
+			return -1;
+	} else {
+		*links = malloc(sizeof(**links));
+		if (!*links) {
+			snprintf(err->msg, sizeof(err->msg), "out of memory");
+			return -1;
+		}
+		**links = o->cmdline;
+		*n = o->link_options;
 	}
-	**links = o->cmdline;
-	*n = 1;
-	return 0;
+	if (!check_provision(o, *links, *n, err))
+		return 0;
+	free(*links);
+	*links = NULL;
+	return -1;
 }
 
 static unsigned int server_grants(const struct link_config *links, size_t n)
@@ -229,8 +292,10 @@ static void print_links(const struct opts *o, const struct link_config *links, s
 {
 	char rd[16], wr[16];
 
-	if (!n)
+	if (!n && o->config_dir)
 		printf("no links in %s\n", o->config_dir);
+	else if (!n)
+		printf("no links of its own: the provisioned ones come from XenStore\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct link_config *c = &links[i];
 
@@ -339,41 +404,36 @@ static bool change_link(struct daemon *d, struct link *l, const struct link_conf
 	return true;
 }
 
-/*
- * SIGHUP: the new configuration replaces the old one link by link. A link
- * whose settings did not change is left alone (its channel stays up), unless
- * it failed for a reason only a reload retries; one whose change it can take
- * changes in place (link_reconfigure); any other changed one restarts; gone
- * ones stop, new ones start.
- */
-static int reload_links(struct daemon *d, struct strbuf *out)
-{
-	struct link_config *cfgs = NULL;
-	struct link **links, **old = d->links;
-	size_t n = 0, n_old = d->n_links, added = 0, restarted = 0, in_place = 0, kept = 0;
-	size_t removed = 0, retried = 0;
-	char failed[64] = "";
-	struct config_error err;
+struct changes {
+	size_t added, in_place, restarted, removed, kept;
+	size_t retried;		/* failed for a reason only a reload retries, and retried */
+};
 
-	if (!d->o->config_dir) {
-		/* still a reload for the device: addresses removed with ip come back */
-		for (size_t i = 0; i < d->n_links; i++)
-			link_on_reload(d->links[i]);
-		sb_printf(out, "nothing to reload: the link was given on the command line");
-		log_msg(LOG_NOTICE, "nothing to reload: the link was given on the command line");
-		return 0;
-	}
-	if (load_config(d->o, &cfgs, &n, &err)) {
-		log_msg(LOG_ERR, "reload failed, keeping the running configuration: %s", err.msg);
-		sb_printf(out, "%s", err.msg);
-		return -1;
-	}
+static bool changed(const struct changes *c)
+{
+	return c->added || c->in_place || c->restarted || c->removed;
+}
+
+/*
+ * The running links become cfgs, link by link: a link whose settings did
+ * not change is left alone (its channel stays up); one whose change it can
+ * take changes in place (link_reconfigure); any other changed one restarts;
+ * gone ones stop, new ones start. The one way for SIGHUP and for a change
+ * of the provisioned links alike; for a reload, the links it keeps also
+ * take it as one (link_on_reload), and those that failed for a reason only
+ * a reload retries are retried. 0, or -1 when out of memory (nothing
+ * changed).
+ */
+static int apply_links(struct daemon *d, const struct link_config *cfgs, size_t n, bool reload,
+		       struct changes *c)
+{
+	struct link **links, **old = d->links;
+	size_t n_old = d->n_links;
+
+	*c = (struct changes){ 0 };
 	links = calloc(n ? n : 1, sizeof(*links));
-	if (!links) {
-		free(cfgs);
-		sb_printf(out, "out of memory");
+	if (!links)
 		return -1;
-	}
 	/* Stop first what goes or restarts, so that its device name is free for the new one. */
 	for (size_t i = 0; i < n_old; i++) {
 		const struct link_config *now = NULL;
@@ -382,19 +442,20 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 			if (!strcmp(cfgs[j].name, link_name(old[i])))
 				now = &cfgs[j];
 		if (now && config_equal(now, link_cfg(old[i]))) {
-			kept++;
+			c->kept++;
 			continue;
 		}
 		if (now && !change_link(d, old[i], now)) {
-			in_place++;
+			c->in_place++;
 			continue;
 		}
 		if (!now) {
-			link_stop(old[i], "removed from the configuration");
+			link_stop(old[i], link_cfg(old[i])->provisioned ? "no longer provisioned"
+								 : "removed from the configuration");
 			bury(d, old[i]);
-			removed++;
+			c->removed++;
 		} else {
-			restarted++;
+			c->restarted++;
 		}
 		old[i] = NULL;
 	}
@@ -404,14 +465,16 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 			links[j] = start_link(d, &cfgs[j]);
 			continue;
 		}
+		if (!reload)
+			continue;
 		link_on_reload(links[j]);
 		/* what was missing (a module, a capability, a name) may be there now */
 		if (link_needs_reload(links[j])) {
-			retried++;
+			c->retried++;
 			link_retry(links[j]);
 		}
 	}
-	added = n - kept - in_place - restarted;
+	c->added = n - c->kept - c->in_place - c->restarted;
 	/* a failed allocation leaves a hole: close it */
 	d->n_links = 0;
 	for (size_t j = 0; j < n; j++)
@@ -419,16 +482,154 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 			links[d->n_links++] = links[j];
 	d->links = links;
 	free(old);
-	warn_grant_budget(cfgs, n);
-	free(cfgs);
-	if (retried)
-		snprintf(failed, sizeof(failed), ", %zu of them failed and retried", retried);
+	return 0;
+}
+
+/* Why a provisioned link cannot run beside one before it; false when it can. */
+static bool provision_clash(const struct link_config *before, const struct link_config *p,
+			    struct config_error *err)
+{
+	size_t len;
+
+	if (!strcmp(before->name, p->name)) {
+		snprintf(err->msg, sizeof(err->msg), "%.400s: link '%s' is also configured in "
+			 "%.400s: the provisioned one is not started", p->source, p->name,
+			 before->source[0] ? before->source : "the command line");
+		return true;
+	}
+	if (!config_link_clash(before, p, err))
+		return false;
+	len = strlen(err->msg);
+	snprintf(err->msg + len, sizeof(err->msg) - len, ": the provisioned one is not started");
+	return true;
+}
+
+/*
+ * The links to run: the files' (or the options'), then each provisioned one
+ * that clashes with none before it. A clash is the provisioned link's
+ * error, reported once (provisioned_reject): never a silent winner.
+ */
+static int merge_links(struct daemon *d, struct link_config **out, size_t *n)
+{
+	struct link_config *all = calloc(d->n_file + d->n_prov + 1, sizeof(*all));
+	struct config_error err;
+
+	*out = all;
+	*n = 0;
+	if (!all)
+		return -1;
+	if (d->n_file)
+		memcpy(all, d->file_cfgs, d->n_file * sizeof(*all));
+	*n = d->n_file;
+	for (size_t i = 0; i < d->n_prov; i++) {
+		const struct link_config *p = &d->prov_cfgs[i];
+		bool clash = false;
+
+		for (size_t j = 0; j < *n && !clash; j++)
+			clash = provision_clash(&all[j], p, &err);
+		if (clash)
+			provisioned_reject(&d->prov, p->name, err.msg);
+		else
+			all[(*n)++] = *p;
+	}
+	if (d->provisioned)
+		provisioned_done(&d->prov);
+	return 0;
+}
+
+/* The provisioned links as XenStore has them now; if it cannot say, those of the last look. */
+static void read_provisioned(struct daemon *d)
+{
+	struct link_config *cfgs;
+	size_t n;
+
+	if (!d->provisioned || provisioned_read(&d->prov, &cfgs, &n))
+		return;
+	free(d->prov_cfgs);
+	d->prov_cfgs = cfgs;
+	d->n_prov = n;
+}
+
+/* The files' links as last loaded and the provisioned ones as now, applied. */
+static int run_links(struct daemon *d, bool reload, struct changes *c)
+{
+	struct link_config *all;
+	size_t n;
+	int rc;
+
+	read_provisioned(d);
+	if (merge_links(d, &all, &n)) {
+		free(all);
+		return -1;
+	}
+	rc = apply_links(d, all, n, reload, c);
+	if (!rc)
+		warn_grant_budget(all, n);
+	free(all);
+	return rc;
+}
+
+/* The provisioned links changed (or may have): they follow, and the log says so if they did. */
+static void follow_provisioned(struct daemon *d)
+{
+	struct changes c;
+
+	if (run_links(d, false, &c)) {
+		log_msg(LOG_ERR, "out of memory");
+		return;
+	}
+	if (!changed(&c))
+		return;
+	d->status_stale = true;
+	log_msg(LOG_NOTICE, "provisioned links changed: %zu links (%zu added, %zu changed in "
+		"place, %zu restarted, %zu removed, %zu unchanged)", d->n_links, c.added,
+		c.in_place, c.restarted, c.removed, c.kept);
+}
+
+/*
+ * SIGHUP: the files are read again, and the provisioned links too, and the
+ * links follow (apply_links). A configuration that does not load changes
+ * nothing.
+ */
+static int reload_links(struct daemon *d, struct strbuf *out)
+{
+	struct link_config *cfgs = NULL;
+	struct config_error err;
+	struct changes c;
+	char failed[64] = "";
+	size_t n = 0;
+
+	if (!d->o->config_dir && !d->provisioned) {
+		/* still a reload for the device: addresses removed with ip come back */
+		for (size_t i = 0; i < d->n_links; i++)
+			link_on_reload(d->links[i]);
+		sb_printf(out, "nothing to reload: the link was given on the command line");
+		log_msg(LOG_NOTICE, "nothing to reload: the link was given on the command line");
+		return 0;
+	}
+	if (d->o->config_dir) {
+		if (load_config(d->o, &cfgs, &n, &err)) {
+			log_msg(LOG_ERR, "reload failed, keeping the running configuration: %s",
+				err.msg);
+			sb_printf(out, "%s", err.msg);
+			return -1;
+		}
+		free(d->file_cfgs);
+		d->file_cfgs = cfgs;
+		d->n_file = n;
+	}
+	if (run_links(d, true, &c)) {
+		sb_printf(out, "out of memory");
+		return -1;
+	}
+	if (c.retried)
+		snprintf(failed, sizeof(failed), ", %zu of them failed and retried", c.retried);
 	log_msg(LOG_NOTICE, "configuration reloaded: %zu links (%zu added, %zu changed in place, "
-		"%zu restarted, %zu removed, %zu unchanged%s)", d->n_links, added, in_place,
-		restarted, removed, kept, failed);
+		"%zu restarted, %zu removed, %zu unchanged%s)", d->n_links, c.added, c.in_place,
+		c.restarted, c.removed, c.kept, failed);
 	sb_printf(out, "reloaded: %zu links (%zu added, %zu changed in place, %zu restarted, "
-		  "%zu removed, %zu unchanged%s)\n", d->n_links, added, in_place, restarted, removed,
-		  kept, failed);
+		  "%zu removed, %zu unchanged%s)\n", d->n_links, c.added, c.in_place, c.restarted,
+		  c.removed, c.kept, failed);
 	return 0;
 }
 
@@ -458,7 +659,7 @@ static int start_links(struct daemon *d, const struct link_config *cfgs, size_t 
 		log_msg(LOG_ERR, "out of memory");
 		return -1;
 	}
-	if (!n)
+	if (!n && !d->o->provisioned)
 		log_msg(LOG_WARNING, "no links in %s: waiting for SIGHUP", d->o->config_dir);
 	warn_grant_budget(cfgs, n);
 	for (size_t i = 0; i < n; i++) {
@@ -476,6 +677,9 @@ static int start_links(struct daemon *d, const struct link_config *cfgs, size_t 
  */
 static bool all_failed(const struct daemon *d)
 {
+	/* a provisioned daemon waits for what its provisioner publishes */
+	if (d->o->provisioned)
+		return false;
 	for (size_t i = 0; i < d->n_links; i++)
 		if (!link_needs_reload(d->links[i]))
 			return false;
@@ -579,6 +783,9 @@ static void on_watch(struct loop *lp, const char *token)
 	for (size_t i = 0; i < d->n_links; i++)
 		if (all || !strcmp(token, link_watch_token(d->links[i])))
 			link_on_watch(d->links[i]);
+	if (d->provisioned && (all || !strcmp(token, PROVISION_TOKEN)) &&
+	    provisioned_event(&d->prov, now_ms()))
+		follow_provisioned(d);
 }
 
 /* Release first: a rebooted guest is a destroyed domain, then a new one. */
@@ -616,7 +823,7 @@ static void on_xenstore_back(struct loop *lp)
 static int64_t next_deadline(struct loop *lp)
 {
 	struct daemon *d = daemon_of(lp);
-	int64_t first = 0;
+	int64_t first = d->provisioned ? provisioned_deadline(&d->prov) : 0;
 
 	for (size_t i = 0; i < d->n_links; i++) {
 		int64_t t = link_deadline(d->links[i]);
@@ -659,6 +866,8 @@ static void on_round(struct loop *lp, int64_t now)
 		if (t && t <= now)
 			link_on_deadline(l, now);
 	}
+	if (d->provisioned && provisioned_due(&d->prov, now))
+		follow_provisioned(d);
 	tell_status(d);
 }
 
@@ -722,6 +931,33 @@ static int listen_kernel(struct daemon *d, struct error *err)
 
 /* --- setting up ---------------------------------------------------------------------- */
 
+/*
+ * Following what the provisioner publishes for us. Domain 0 provisions and
+ * is never provisioned: nobody may hand it links.
+ */
+static int setup_provisioned(struct daemon *d)
+{
+	unsigned int self = d->env.own_domid, by = d->o->provisioned_by;
+	struct error err;
+
+	if (!self) {
+		log_msg(LOG_ERR, "--provisioned: this is domain 0, which provisions others and "
+			"takes links from nobody");
+		return -1;
+	}
+	if (by == self) {
+		log_msg(LOG_ERR, "--provisioned-by %u: that is this domain", by);
+		return -1;
+	}
+	if (provisioned_open(&d->prov, d->env.xs, self, by, &err)) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		return -1;
+	}
+	d->provisioned = true;
+	log_msg(LOG_INFO, "following the links domain %u provisions at %s", by, d->prov.dir);
+	return 0;
+}
+
 static int setup(struct daemon *d)
 {
 	struct error err;
@@ -743,13 +979,17 @@ static int setup(struct daemon *d)
 		log_msg(LOG_ERR, "%s", err.msg);
 		return -1;
 	}
-	return 0;
+	return d->o->provisioned ? setup_provisioned(d) : 0;
 }
 
 static void teardown(struct daemon *d)
 {
 	stop_links(d, "shutting down");
 	free(d->links);
+	free(d->file_cfgs);
+	free(d->prov_cfgs);
+	if (d->provisioned)
+		provisioned_close(&d->prov);
 	control_close(d->ctl);
 	netlink_listener_close(d->kernel);
 	netlink_close(d->env.nl);
@@ -776,6 +1016,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	d.o = &o;
+	d.file_cfgs = cfgs;
+	d.n_file = n;
 	log_set_fields(journal_fields, &d);
 	if (!setup(&d) && !start_links(&d, cfgs, n)) {
 		if (all_failed(&d)) {
@@ -792,7 +1034,6 @@ int main(int argc, char **argv)
 		sd_notify_send("STOPPING=1");
 	}
 out:
-	free(cfgs);
 	teardown(&d);
 	return ret;
 }

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "netlink.h"
 #include "pace.h"
+#include "provision.h"
 #include "status.h"
 #include "util.h"
 #include "vchan/vchan.h"
@@ -78,6 +79,10 @@ struct link {
 	/* our state key as last written (docs/protocol.md): "" while there is none */
 	char state_path[CONFIG_XS_PATH_MAX + 1];
 	const char *state_value;
+
+	/* Provision = yes: the peer's end as published at prov_path ("": nothing published) */
+	struct config_published *prov;
+	char prov_path[CONFIG_XS_PATH_MAX + 1];
 
 	/* the device, and what the peer may send through it */
 	struct device dev;
@@ -199,6 +204,75 @@ static void state_publish(struct link *l)
 	l->state_value = value;
 }
 
+/* --- provisioning the peer (provision.h) ------------------------------------------------ */
+
+static void provision_withdraw(struct link *l)
+{
+	if (l->prov_path[0])
+		xstore_rm(l->env->xs, l->prov_path, 1);
+	l->prov_path[0] = '\0';
+	free(l->prov);
+	l->prov = NULL;
+}
+
+static bool same_published(const struct config_published *a, const struct config_published *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->pairs[i].key, b->pairs[i].key) ||
+		    strcmp(a->pairs[i].value, b->pairs[i].value))
+			return false;
+	return true;
+}
+
+/*
+ * The peer's end of the link in the peer's tree, while the peer's domid is
+ * known: written when the domid or what is published changes, removed when
+ * the link stops or no longer provisions. A failed write leaves nothing
+ * remembered, so the next call tries again.
+ */
+static void provision_sync(struct link *l)
+{
+	char path[CONFIG_XS_PATH_MAX + 1] = "";
+	struct config_published *pub;
+	struct error err;
+
+	if (l->cfg.provision && l->peer_known && l->state != LINK_STOPPED &&
+	    l->peer_domid != l->env->own_domid &&
+	    provision_path(l->peer_domid, l->cfg.name, path, sizeof(path)))
+		path[0] = '\0';
+	if (!path[0]) {
+		provision_withdraw(l);
+		return;
+	}
+	pub = malloc(sizeof(*pub));
+	if (!pub) {
+		log_link(LOG_ERR, l->cfg.name, "out of memory");
+		return;
+	}
+	config_provision(&l->cfg, l->env->own_domid, pub);
+	if (!strcmp(path, l->prov_path) && same_published(pub, l->prov)) {
+		free(pub);
+		return;
+	}
+	/* a domain gone takes its tree with it; one still there loses ours */
+	if (strcmp(path, l->prov_path))
+		provision_withdraw(l);
+	if (xstore_publish(l->env->xs, path, pub->pairs, pub->n, l->env->own_domid,
+			   l->peer_domid, &err)) {
+		log_link(LOG_WARNING, l->cfg.name, "cannot provision domain %u: %s", l->peer_domid,
+			 err.msg);
+		free(pub);
+		provision_withdraw(l);
+		return;
+	}
+	log_link(LOG_INFO, l->cfg.name, "provisioned domain %u at %s", l->peer_domid, path);
+	free(l->prov);
+	l->prov = pub;
+	snprintf(l->prov_path, sizeof(l->prov_path), "%s", path);
+}
+
 /* Also when the state stays: the key may have gone with the channel's directory. */
 static void set_state(struct link *l, enum link_state state)
 {
@@ -212,6 +286,7 @@ static void set_state(struct link *l, enum link_state state)
 		l->transitions++;
 	}
 	state_publish(l);
+	provision_sync(l);
 }
 
 static void __attribute__((format(printf, 2, 3))) set_error(struct link *l, const char *fmt, ...)
@@ -1016,6 +1091,10 @@ void link_on_xenstore_back(struct link *l)
 	l->state_path[0] = '\0';
 	l->state_value = NULL;
 	state_publish(l);
+	free(l->prov);
+	l->prov = NULL;
+	l->prov_path[0] = '\0';
+	provision_sync(l);
 	if (l->state == LINK_FAILED && !l->lasting)
 		l->deadline_ms = now_ms();
 }
@@ -1175,6 +1254,7 @@ int link_reconfigure(struct link *l, const struct link_config *cfg, struct error
 		return rc;
 	l->cfg = *cfg;
 	filter_init(&l->filter, &l->cfg);
+	provision_sync(l);
 	log_link(LOG_INFO, l->cfg.name, "configuration changed: applied in place (device %s, "
 		 "mtu %u, %zu address%s)", l->cfg.ifname, l->cfg.mtu, l->cfg.n_addrs,
 		 l->cfg.n_addrs == 1 ? "" : "es");
@@ -1190,6 +1270,7 @@ int link_reconfigure(struct link *l, const struct link_config *cfg, struct error
 
 void link_free(struct link *l)
 {
+	free(l->prov);
 	free(l);
 }
 
@@ -1225,6 +1306,15 @@ size_t link_journal_fields(const struct link *l, char *buf, size_t len)
 	return log_fields_text(buf, len, l->dev.open ? l->dev.tun.name : l->cfg.ifname, peer);
 }
 
+/* The peer runs what we published: its daemon's state key for the link is there. */
+static bool provision_taken(const struct link *l)
+{
+	char path[CONFIG_XS_PATH_MAX + 1];
+
+	return !xstore_state_path(&l->cfg, l->peer_domid, l->env->own_domid, path, sizeof(path)) &&
+	       xstore_path_exists(l->env->xs, path) == 1;
+}
+
 void link_status(const struct link *l, struct link_status *st)
 {
 	*st = (struct link_status){
@@ -1251,6 +1341,8 @@ void link_status(const struct link *l, struct link_status *st)
 		.dev_mtu = l->dev.open ? l->dev.mtu : l->cfg.mtu,
 		.dev_admin_up = l->dev.open && l->dev.admin_up,
 	};
+	st->provision_path = l->prov_path;
+	st->provision_taken = l->prov_path[0] && provision_taken(l);
 	if (l->v) {
 		st->ring_read = vchan_ring_read_size(vchan_ring(l->v));
 		st->ring_write = vchan_ring_write_size(vchan_ring(l->v));

@@ -45,6 +45,13 @@ void status_text(struct strbuf *sb, const struct link_status *st)
 		sb_printf(sb, "?");
 	if (st->peer_name[0])
 		sb_printf(sb, " (%s)", st->peer_name);
+	if (cfg->provisioned)
+		sb_printf(sb, ", provisioned by domain %u", cfg->provisioned_by);
+	if (cfg->provision && st->provision_path[0])
+		sb_printf(sb, "\n  provisioned at %s, %s", st->provision_path,
+			  st->provision_taken ? "taken" : "not taken yet");
+	else if (cfg->provision)
+		sb_printf(sb, "\n  provisioned once the peer is known");
 	sb_printf(sb, "\n  channel %s, rings read %s write %s", st->xs_path[0] ? st->xs_path : "-",
 		  st->ring_read ? size_text(st->ring_read, rd, sizeof(rd)) : "?",
 		  st->ring_write ? size_text(st->ring_write, wr, sizeof(wr)) : "?");
@@ -147,7 +154,17 @@ void status_json(struct strbuf *sb, const struct link_status *st, bool first)
 	sb_json_string(sb, st->peer_name[0] ? st->peer_name : NULL);
 	sb_printf(sb, ",");
 	json_uint_or_null(sb, "domid", st->peer_known, st->peer_domid);
-	sb_printf(sb, "},\"xenstore_path\":");
+	sb_printf(sb, "},");
+	json_uint_or_null(sb, "provisioned_by", cfg->provisioned, cfg->provisioned_by);
+	sb_printf(sb, ",\"provision\":");
+	if (cfg->provision) {
+		sb_printf(sb, "{\"path\":");
+		sb_json_string(sb, st->provision_path[0] ? st->provision_path : NULL);
+		sb_printf(sb, ",\"taken\":%s}", st->provision_taken ? "true" : "false");
+	} else {
+		sb_printf(sb, "null");
+	}
+	sb_printf(sb, ",\"xenstore_path\":");
 	sb_json_string(sb, st->xs_path[0] ? st->xs_path : NULL);
 	sb_printf(sb, ",\"ring\":{");
 	json_uint_or_null(sb, "read", st->ring_read, st->ring_read);

@@ -41,6 +41,9 @@ struct link_status {
 	uint64_t connects, reconnects;
 	const char *last_error;		/* "" for none */
 	time_t last_error_at;
+	/* Provision = yes: where the peer's end is published ("" not yet), and the peer runs it */
+	const char *provision_path;
+	bool provision_taken;
 	const char *reason;		/* FAILED: why; NULL in every other state */
 	bool until_reload;		/* FAILED, and only a reload tries again */
 	/* the device as the kernel has it; ifindex 0: none now (the configured name and MTU) */

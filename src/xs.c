@@ -404,38 +404,145 @@ int xstore_read(struct xstore *xs, const char *path, char *buf, size_t len)
 	return 1;
 }
 
-int xstore_write_shared(struct xstore *xs, const char *path, const char *value,
-			unsigned int self, unsigned int peer, struct error *err)
+/*
+ * fn in a transaction, again while the transaction ends in EAGAIN (someone
+ * wrote meanwhile), at most XS_RETRIES times. fn returns 0, or -1 with
+ * errno, which aborts it. 0, or -1 with errno (EAGAIN: always in conflict).
+ */
+static int in_transaction(struct xstore *xs, int (*fn)(struct xstore *xs, xs_transaction_t t,
+						       const void *arg), const void *arg)
 {
-	struct xs_permissions perms[2] = {
-		{ .id = self, .perms = XS_PERM_NONE },
-		{ .id = peer, .perms = XS_PERM_READ },
-	};
-
 	for (int i = 0; i < XS_RETRIES; i++) {
 		xs_transaction_t t = xs_transaction_start(xs->h);
 
 		if (t == XBT_NULL)
-			goto fail;
-		if (!xs_write(xs->h, t, path, value, (unsigned int)strlen(value)) ||
-		    !xs_set_permissions(xs->h, t, path, perms, 2)) {
+			return -1;
+		if (fn(xs, t, arg)) {
 			int saved = errno;
 
 			xs_transaction_end(xs->h, t, true);
 			errno = saved;
-			goto fail;
+			return -1;
 		}
 		if (xs_transaction_end(xs->h, t, false))
 			return 0;
 		if (errno != EAGAIN)
-			goto fail;
+			return -1;
 	}
-	error_set(err, EAGAIN, "xenstore: cannot write %s: %d conflicting transactions in a row",
-		  path, XS_RETRIES);
+	errno = EAGAIN;
 	return -1;
-fail:
-	error_set(err, errno, "xenstore: cannot write %s: %s", path, strerror(errno));
+}
+
+/* A transaction's failure, worded for the log. Returns -1. */
+static int transaction_fail(struct error *err, const char *what, const char *path)
+{
+	if (errno == EAGAIN)
+		error_set(err, EAGAIN, "xenstore: cannot %s %s: %d conflicting transactions in a "
+			  "row", what, path, XS_RETRIES);
+	else
+		error_set(err, errno, "xenstore: cannot %s %s: %s", what, path, strerror(errno));
 	return -1;
+}
+
+/* Writes value at path, owned by owner and readable by reader alone. */
+static bool write_owned(struct xstore *xs, xs_transaction_t t, const char *path,
+			const char *value, unsigned int owner, unsigned int reader)
+{
+	struct xs_permissions perms[2] = {
+		{ .id = owner, .perms = XS_PERM_NONE },
+		{ .id = reader, .perms = XS_PERM_READ },
+	};
+
+	return xs_write(xs->h, t, path, value, (unsigned int)strlen(value)) &&
+	       xs_set_permissions(xs->h, t, path, perms, 2);
+}
+
+struct shared_write {
+	const char *path, *value;
+	unsigned int self, peer;
+};
+
+static int do_write_shared(struct xstore *xs, xs_transaction_t t, const void *arg)
+{
+	const struct shared_write *w = arg;
+
+	return write_owned(xs, t, w->path, w->value, w->self, w->peer) ? 0 : -1;
+}
+
+int xstore_write_shared(struct xstore *xs, const char *path, const char *value,
+			unsigned int self, unsigned int peer, struct error *err)
+{
+	const struct shared_write w = { path, value, self, peer };
+
+	if (in_transaction(xs, do_write_shared, &w))
+		return transaction_fail(err, "write", path);
+	return 0;
+}
+
+struct publication {
+	const char *dir;
+	const struct config_pair *pairs;
+	size_t n;
+	unsigned int owner, reader;
+};
+
+/* What was there goes first: nothing of it, whoever wrote it, survives among ours. */
+static int do_publish(struct xstore *xs, xs_transaction_t t, const void *arg)
+{
+	const struct publication *p = arg;
+	char path[CONFIG_XS_PATH_MAX + 1];
+
+	if (!xs_rm(xs->h, t, p->dir) && errno != ENOENT)
+		return -1;
+	if (!write_owned(xs, t, p->dir, "", p->owner, p->reader))
+		return -1;
+	for (size_t i = 0; i < p->n; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", p->dir, p->pairs[i].key) >=
+		    sizeof(path)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (!write_owned(xs, t, path, p->pairs[i].value, p->owner, p->reader))
+			return -1;
+	}
+	return 0;
+}
+
+int xstore_publish(struct xstore *xs, const char *dir, const struct config_pair *pairs,
+		   size_t n, unsigned int owner, unsigned int reader, struct error *err)
+{
+	const struct publication p = { dir, pairs, n, owner, reader };
+
+	if (in_transaction(xs, do_publish, &p))
+		return transaction_fail(err, "publish", dir);
+	return 0;
+}
+
+int xstore_list(struct xstore *xs, const char *path, char ***names, unsigned int *n)
+{
+	*n = 0;
+	*names = xs_directory(xs->h, XBT_NULL, path, n);
+	if (*names)
+		return 1;
+	return errno == ENOENT || errno == EACCES ? 0 : -1;
+}
+
+int xstore_read_owned(struct xstore *xs, const char *path, char **value, unsigned int *owner)
+{
+	unsigned int n = 0;
+	struct xs_permissions *perms = xs_get_permissions(xs->h, XBT_NULL, path, &n);
+
+	*value = NULL;
+	if (!perms || !n) {
+		free(perms);
+		return !perms && errno != ENOENT && errno != EACCES ? -1 : 0;
+	}
+	*owner = perms[0].id;
+	free(perms);
+	*value = read_string(xs, path);
+	if (*value)
+		return 1;
+	return errno == ENOENT || errno == EACCES ? 0 : -1;
 }
 
 int xstore_rm(struct xstore *xs, const char *path, unsigned int parents)
@@ -457,27 +564,25 @@ int xstore_rm(struct xstore *xs, const char *path, unsigned int parents)
 	return 0;
 }
 
+static int do_rm_if_empty(struct xstore *xs, xs_transaction_t t, const void *arg)
+{
+	const char *path = arg;
+	unsigned int n = 0;
+	char **kids = xs_directory(xs->h, t, path, &n);
+
+	free(kids);
+	if (!kids)
+		return -1;
+	if (n) {
+		errno = ENOTEMPTY;
+		return -1;
+	}
+	return xs_rm(xs->h, t, path) ? 0 : -1;
+}
+
 int xstore_rm_if_empty(struct xstore *xs, const char *path)
 {
-	for (int i = 0; i < XS_RETRIES; i++) {
-		xs_transaction_t t = xs_transaction_start(xs->h);
-		unsigned int n = 0;
-		char **kids;
-
-		if (t == XBT_NULL)
-			return -1;
-		kids = xs_directory(xs->h, t, path, &n);
-		free(kids);
-		if (!kids || n || !xs_rm(xs->h, t, path)) {
-			xs_transaction_end(xs->h, t, true);
-			return -1;
-		}
-		if (xs_transaction_end(xs->h, t, false))
-			return 0;
-		if (errno != EAGAIN)
-			return -1;
-	}
-	return -1;
+	return in_transaction(xs, do_rm_if_empty, path);
 }
 
 int xstore_state_path(const struct link_config *cfg, unsigned int self, unsigned int peer,

@@ -116,6 +116,28 @@ int xstore_write_shared(struct xstore *xs, const char *path, const char *value,
 			unsigned int self, unsigned int peer, struct error *err);
 
 /*
+ * Publishes a directory of keys in one transaction: removes whatever is at
+ * dir, then writes dir and each pair (dir/key = value), every node owned by
+ * owner and readable by reader, by nobody else. 0, or -1 with the reason in
+ * err.
+ */
+int xstore_publish(struct xstore *xs, const char *dir, const struct config_pair *pairs,
+		   size_t n, unsigned int owner, unsigned int reader, struct error *err);
+
+/*
+ * The names under path, as one block for free(*names): 1; 0 when path is
+ * not there or not ours to read; -1 on other errors, with errno.
+ */
+int xstore_list(struct xstore *xs, const char *path, char ***names, unsigned int *n);
+
+/*
+ * A value, as a new string without embedded NULs, and its node's owner (the
+ * first entry of its permissions): 1; 0 when it is not there or not ours to
+ * read; -1 on other errors (an embedded NUL: EINVAL).
+ */
+int xstore_read_owned(struct xstore *xs, const char *path, char **value, unsigned int *owner);
+
+/*
  * Removes path and what is under it, then up to `parents` directories above
  * it that are left empty. 0 also when path was not there; -1 otherwise.
  */

@@ -2,13 +2,16 @@
 /*
  * libFuzzer harness for config.c. The first byte picks the way in: a file's
  * contents through config_parse_buffer() (the buffer is the input itself,
- * not NUL-terminated, so ASan sees any read past its end), or a command
+ * not NUL-terminated, so ASan sees any read past its end); a command
  * line, "name\nvalue\n..." pairs through config_set_option() and then
- * config_finish().
+ * config_finish(); or a provisioned link as a guest reads it from XenStore,
+ * the same pairs through config_parse_pairs().
  *
  * Checked: no crash, leak or sanitizer report; an error is one non-empty
  * line; a success is a configuration the daemon can use as it is (every
- * field inside the documented limits).
+ * field inside the documented limits); one from XenStore has none of the
+ * provisioner's keys; and what a success provisions (config_provision())
+ * parses as the guest's end.
  *
  *   build/fuzz/fuzz-config -max_total_time=30   a bounded run (make fuzz-smoke: all)
  *   build/fuzz/fuzz-config CORPUS     an open-ended one
@@ -144,6 +147,49 @@ out:
 	return ret;
 }
 
+/* The same "name\nvalue\n" pairs as nodes of a provisioned link. */
+static int run_pairs(const uint8_t *data, size_t size, struct link_config *cfg,
+		     struct config_error *err)
+{
+	struct config_pair pairs[64];
+	char *text = malloc(size + 1), *p;
+	size_t n = 0;
+	int ret;
+
+	if (!text)
+		return -1;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	for (p = text; *p && n < sizeof(pairs) / sizeof(pairs[0]);) {
+		pairs[n].key = strsep(&p, "\n");
+		pairs[n].value = p ? strsep(&p, "\n") : "";
+		n++;
+		if (!p)
+			break;
+	}
+	ret = config_parse_pairs("/local/domain/5/device/vchan-tun/fuzz", pairs, n, cfg, err);
+	free(text);
+	if (!ret && (cfg->provision || cfg->peer_ifname[0] || cfg->n_peer_routes))
+		fail("a provisioner's key from XenStore", cfg->ifname);
+	return ret;
+}
+
+/* What cfg provisions is a link its peer can run. */
+static void check_provision(const struct link_config *cfg)
+{
+	static struct config_published pub;
+	static struct link_config peer;
+	struct config_error err;
+
+	if (!cfg->provision)
+		return;
+	config_provision(cfg, 0, &pub);
+	if (config_parse_pairs("/local/domain/5/device/vchan-tun/fuzz", pub.pairs, pub.n, &peer,
+			       &err))
+		fail("the provisioned end does not parse", err.msg);
+	check_config(&peer);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct link_config cfg;
@@ -155,12 +201,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&err, 0xa5, sizeof(err));
 	if (data[0] & 1)
 		ret = run_options(data + 1, size - 1, &cfg, &err);
+	else if (data[0] & 2)
+		ret = run_pairs(data + 1, size - 1, &cfg, &err);
 	else
 		ret = config_parse_buffer("/etc/vchan-tun/fuzz.conf", (const char *)data + 1,
 					  size - 1, &cfg, &err);
-	if (ret)
+	if (ret) {
 		check_error(&err);
-	else
-		check_config(&cfg);
+		return 0;
+	}
+	check_config(&cfg);
+	check_provision(&cfg);
 	return 0;
 }

@@ -929,13 +929,20 @@ static void test_every_key_compared(void)
 		[CONFIG_KEY_BRIDGE] = { BASE "Mode = tap\n", BASE "Mode = tap\nBridge = br0\n" },
 		[CONFIG_KEY_ROUTES] = { NULL, BASE "Routes = 10.5.0.0/16\n" },
 		[CONFIG_KEY_ALLOWED_SOURCES] = { NULL, BASE "AllowedSources = 10.6.0.0/16\n" },
+		[CONFIG_KEY_PROVISION] = { NULL, BASE "Provision = yes\n" },
+		[CONFIG_KEY_PEER_INTERFACE] = { BASE "Provision = yes\n",
+						BASE "Provision = yes\nPeerInterface = eth1\n" },
+		[CONFIG_KEY_PEER_ROUTES] = { BASE "Provision = yes\n",
+					     BASE "Provision = yes\nPeerRoutes = 0.0.0.0/0\n" },
 	};
 	struct link_config a, b;
 	struct config_error err;
 	const unsigned int in_place = 1u << CONFIG_KEY_MTU | 1u << CONFIG_KEY_ADDRESS |
 		1u << CONFIG_KEY_PEER_ADDRESS | 1u << CONFIG_KEY_ROUTES |
 		1u << CONFIG_KEY_ALLOWED_SOURCES | 1u << CONFIG_KEY_PERSISTENT |
-		1u << CONFIG_KEY_WATCHED | 1u << CONFIG_KEY_HOOK | 1u << CONFIG_KEY_BRIDGE;
+		1u << CONFIG_KEY_WATCHED | 1u << CONFIG_KEY_HOOK | 1u << CONFIG_KEY_BRIDGE |
+		1u << CONFIG_KEY_PROVISION | 1u << CONFIG_KEY_PEER_INTERFACE |
+		1u << CONFIG_KEY_PEER_ROUTES;
 	int rows = 1, parsed = 1, watcher = 1, daemon = 1, named = 1, restart = 1;
 
 	for (unsigned int k = 0; k < CONFIG_N_KEYS; k++) {
@@ -980,13 +987,162 @@ static void test_every_key_compared(void)
 	ok(daemon, "config_equal sees a change to any key but Hook and Bridge");
 	ok(named, "config_changed_keys names the key that changed, and no other");
 	ok(restart, "a link restarts for any key but MTU, the addresses, Routes, AllowedSources, "
-	   "Persistent, Watched, Hook and Bridge");
+	   "Persistent, Watched, Hook, Bridge and the provisioning keys");
 	ok(config_parse_buffer(PATH, BASE, strlen(BASE), &a, &err) == 0 &&
 	   config_parse_buffer("/elsewhere/guest1.conf", "# moved\n" BASE, strlen(BASE) + 8, &b,
 			       &err) == 0 &&
 	   config_equal(&a, &b) && config_watch_equal(&a, &b),
 	   "where the file is and where keys were written are no change");
 #undef BASE
+}
+
+/* --- provisioning: what dom0 publishes, and what the guest reads back ------------- */
+
+#define XS_DIR	"/local/domain/5/device/vchan-tun/guest1"
+
+static const char *published(const struct config_published *p, const char *key)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->pairs[i].key, key))
+			return p->pairs[i].value;
+	return NULL;
+}
+
+static int parse_pairs(const struct config_pair *pairs, size_t n, struct link_config *cfg,
+		       struct config_error *err)
+{
+	return config_parse_pairs(XS_DIR, pairs, n, cfg, err);
+}
+
+static void bad_pairs(const struct config_pair *pairs, size_t n, const char *want,
+		      const char *desc)
+{
+	struct link_config cfg;
+	struct config_error err;
+
+	ok_msg(parse_pairs(pairs, n, &cfg, &err), &err, want, desc);
+}
+
+static void test_provision(void)
+{
+	static const char dom0[] =
+		"[Link]\nPeer = guest1\nRole = client\nInterface = vg1\nMTU = 9000\n"
+		"Address = 10.0.0.1/30, fd00::1/64\nPeerAddress = 10.0.0.2, fd00::2/126\n"
+		"ReadRing = 64K\nWriteRing = 128K\nXenStorePath = /local/domain/0/data/g1\n"
+		"Provision = yes\nPeerInterface = eth1\nPeerRoutes = 0.0.0.0/0, ::/0\n";
+	static const struct config_pair good[] = {
+		{ "peer", "0" }, { "role", "server" }, { "address", "10.0.0.2/30" },
+		{ "peer-address", "10.0.0.1" },
+	};
+	struct config_published *pub = malloc(sizeof(*pub));
+	struct link_config d, g;
+	struct config_error err;
+	char addr[INET6_ADDRSTRLEN];
+
+	if (!pub)
+		bail_out("malloc");
+	ok_parsed(config_parse_buffer(PATH, dom0, strlen(dom0), &d, &err), &err,
+		  "Provision, PeerInterface and PeerRoutes parse");
+	ok(d.provision && !strcmp(d.peer_ifname, "eth1") && d.n_peer_routes == 2,
+	   "and set their fields");
+	config_provision(&d, 0, pub);
+	ok(!strcmp(published(pub, "peer") ?: "", "0") &&
+	   !strcmp(published(pub, "role") ?: "", "server") &&
+	   !strcmp(published(pub, "mode") ?: "", "tun") &&
+	   !strcmp(published(pub, "interface") ?: "", "eth1") &&
+	   !strcmp(published(pub, "mtu") ?: "", "9000") &&
+	   !strcmp(published(pub, "read-ring") ?: "", "128K") &&
+	   !strcmp(published(pub, "write-ring") ?: "", "64K") &&
+	   !strcmp(published(pub, "xenstore-path") ?: "", "/local/domain/0/data/g1") &&
+	   !strcmp(published(pub, "routes") ?: "", "0.0.0.0/0,::/0"),
+	   "published: our domid as peer, the other role, the rings swapped, PeerInterface "
+	   "and PeerRoutes as its own");
+	ok(!strcmp(published(pub, "address") ?: "", "10.0.0.2/30,fd00::2/126") &&
+	   !strcmp(published(pub, "peer-address") ?: "", "10.0.0.1,fd00::1"),
+	   "published: PeerAddress as its Address with the pair's prefix, Address as its "
+	   "PeerAddress");
+	ok(!published(pub, "provision") && !published(pub, "peer-routes") &&
+	   !published(pub, "peer-interface"), "the provisioner's keys are not published");
+	ok_parsed(parse_pairs(pub->pairs, pub->n, &g, &err), &err, "the guest parses what is published");
+	inet_ntop(AF_INET, &g.addrs[0].addr, addr, sizeof(addr));
+	ok(!strcmp(g.name, "guest1") && !strcmp(g.source, XS_DIR) && g.peer_domid == 0 &&
+	   g.role == CONFIG_ROLE_SERVER && g.read_ring == 128 * 1024 &&
+	   g.write_ring == 64 * 1024 && !strcmp(g.ifname, "eth1") && g.n_routes == 2 &&
+	   g.n_addrs == 2 && !strcmp(addr, "10.0.0.2") && g.addrs[0].prefix == 30 &&
+	   g.addrs[1].prefix == 126 && g.n_peer_addrs == 2,
+	   "the guest's end mirrors dom0's");
+
+	/* without PeerInterface and PeerRoutes, in TAP mode: only what there is */
+	static const char tap[] = "[Link]\nPeer = 7\nRole = server\nMode = tap\n"
+				  "Address = 10.1.0.1/24\nProvision = yes\n";
+	ok_parsed(config_parse_buffer(PATH, tap, strlen(tap), &d, &err), &err, "a TAP link provisions");
+	config_provision(&d, 3, pub);
+	ok(pub->n == 6 && !strcmp(published(pub, "peer") ?: "", "3") &&
+	   !strcmp(published(pub, "role") ?: "", "client") && !published(pub, "address") &&
+	   !published(pub, "interface") && !published(pub, "routes"),
+	   "a TAP link publishes no addresses: it has no point-to-point pairs");
+	ok_parsed(parse_pairs(pub->pairs, pub->n, &g, &err), &err, "and its guest parses it");
+	free(pub);
+
+	ok_parsed(parse_pairs(good, sizeof(good) / sizeof(good[0]), &g, &err), &err, "four keys are a link");
+	bad_pairs((const struct config_pair[]){ { "peer", "0" }, { "role", "server" },
+						 { "mtu", "70000" } }, 3,
+		  XS_DIR "/mtu: MTU = '70000': expected a number from 68 to 65535",
+		  "a bad value names the node, the key and the value");
+	bad_pairs((const struct config_pair[]){ { "peer", "0" }, { "Role", "server" } }, 2,
+		  XS_DIR "/Role: unknown key 'Role'", "keys are option names, as written");
+	bad_pairs((const struct config_pair[]){ { "peer", "0" }, { "role", "server" },
+						 { "provision", "yes" } }, 3,
+		  XS_DIR "/provision: Provision is for the daemon that provisions a link, not for "
+		  "the provisioned one", "Provision is not taken from XenStore");
+	bad_pairs((const struct config_pair[]){ { "peer", "0" }, { "role", "server" },
+						 { "peer-routes", "10.0.0.0/8" } }, 3,
+		  XS_DIR "/peer-routes: PeerRoutes is for the daemon that provisions a link, not "
+		  "for the provisioned one", "nor PeerRoutes");
+	bad_pairs((const struct config_pair[]){ { "peer", "0" } }, 1,
+		  XS_DIR ": missing Role: expected 'server' (offers the rings and pays their "
+		  "grants) or 'client'", "a missing key names the link's directory");
+	bad_pairs((const struct config_pair[]){ { "peer", "0" }, { "role", "server" },
+						 { "mtu", "1000" }, { "address", "fd00::2" } }, 4,
+		  XS_DIR ": MTU = '1000': IPv6 needs at least 1280, and there is "
+		  "Address = 'fd00::2'", "a check across keys names the directory, and no line");
+	bad_pairs((const struct config_pair[]){ { "peer", "0" }, { "role", "server" },
+						 { "address", "10.0.0.2,10.0.0.2" } }, 3,
+		  XS_DIR "/address: Address = '10.0.0.2': address given twice",
+		  "a repeated address in a list");
+	{
+		char huge[CONFIG_LINE_MAX + 2];
+
+		memset(huge, 'a', sizeof(huge) - 1);
+		huge[sizeof(huge) - 1] = '\0';
+		bad_pairs((const struct config_pair[]){ { "peer", "0" }, { "interface", huge } },
+			  2, XS_DIR "/interface: Interface: longer than 1024 bytes",
+			  "a value longer than a line");
+	}
+	{
+		struct link_config c;
+
+		ok_msg(config_parse_pairs("/local/domain/5/device/vchan-tun/a.b", good,
+					  sizeof(good) / sizeof(good[0]), &c, &err), &err,
+		       "/local/domain/5/device/vchan-tun/a.b: link name 'a.b': "
+		       "expected 1 to 64 letters, digits, '-' and '_'",
+		       "the link name is the directory's, checked");
+	}
+	bad_buffer(HEAD "Provision = yes\nMTU = 65535\nReadRing = 1K\nWriteRing = 2K\n",
+		   PATH ": MTU = '65535' on line 5 does not fit ReadRing = '1K' on line 6: a frame "
+		   "of 65544 bytes (a 65535-byte packet and the 8-byte header) needs a ring of at "
+		   "least 128K, or an MTU of at most 1016",
+		   "a client that provisions its server: the rings it gives must fit the MTU");
+	bad_buffer(HEAD "PeerRoutes = 10.0.0.0/8\n",
+		   PATH ":4: PeerRoutes is for the peer of a provisioned link: set Provision = yes",
+		   "PeerRoutes without Provision");
+	bad_buffer(HEAD "PeerInterface = eth0\nProvision = no\n",
+		   PATH ":4: PeerInterface is for the peer of a provisioned link: set Provision = yes",
+		   "PeerInterface with Provision = no");
+	bad_options((const char *const[]){ "peer", "5", "role", "client", "peer-interface", "e0",
+					   NULL },
+		    "--peer-interface is for the peer of a provisioned link: set --provision",
+		    "--peer-interface without --provision");
 }
 
 int main(void)
@@ -1004,6 +1160,7 @@ int main(void)
 	test_watch_keys();
 	test_every_key_compared();
 	test_dir();
+	test_provision();
 
 	remove_tree(tmpdir);
 	return done_testing();

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Provisioning: see provision.h. The provisioning end is link.c's; here are
+ * the path both ends agree on and the provisioned end's watch and reading.
+ *
+ * What the guest reads was written by its provisioner, whom it trusts, but
+ * the directory is in the guest's own tree, where a toolstack may have let
+ * the guest (or someone else) write too: owners are checked node by node,
+ * and the reading is bounded (PROVISION_MAX_KEYS keys a link,
+ * CONFIG_MAX_LINKS links) whatever is there.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "provision.h"
+#include "util.h"
+
+#define WATCH_BURST		8
+#define WATCH_INTERVAL_MS	100
+/* Keys a link may have: every key once, and room for a mistake to be reported as one. */
+#define PROVISION_MAX_KEYS	(CONFIG_N_KEYS + 8)
+
+struct provision_note {
+	char *name;
+	char *msg;
+	bool seen;			/* reported again this round */
+};
+
+int provision_path(unsigned int guest, const char *link, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "/local/domain/%u/" CONFIG_PROVISION_DIR "/%s", guest, link);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* --- the watch --------------------------------------------------------------------- */
+
+int provisioned_open(struct provisioned *p, struct xstore *xs, unsigned int self,
+		     unsigned int by, struct error *err)
+{
+	memset(p, 0, sizeof(*p));
+	p->xs = xs;
+	p->self = self;
+	p->by = by;
+	snprintf(p->dir, sizeof(p->dir), "/local/domain/%u/" CONFIG_PROVISION_DIR, self);
+	watch_pace_init(&p->pace, WATCH_BURST, WATCH_INTERVAL_MS);
+	/* xenstored lets us watch what is not there yet: it fires when dom0 creates it */
+	return xstore_watch(xs, p->dir, PROVISION_TOKEN, err);
+}
+
+void provisioned_close(struct provisioned *p)
+{
+	for (size_t i = 0; i < p->n_notes; i++) {
+		free(p->notes[i].name);
+		free(p->notes[i].msg);
+	}
+	free(p->notes);
+	p->notes = NULL;
+	p->n_notes = 0;
+}
+
+bool provisioned_event(struct provisioned *p, int64_t now)
+{
+	bool mute;
+
+	if (watch_pace_take(&p->pace, now, &mute))
+		return true;
+	if (mute) {
+		log_msg(LOG_DEBUG, "%s changes too fast: not watching it for %u ms", p->dir,
+			p->pace.mute_ms);
+		xstore_unwatch(p->xs, p->dir, PROVISION_TOKEN);
+	}
+	return false;
+}
+
+int64_t provisioned_deadline(const struct provisioned *p)
+{
+	return watch_pace_deadline(&p->pace);
+}
+
+bool provisioned_due(struct provisioned *p, int64_t now)
+{
+	struct error err;
+
+	if (watch_pace_unmute(&p->pace, now)) {
+		/* it fires once at once, and says what we missed; failing, try later */
+		if (xstore_watch(p->xs, p->dir, PROVISION_TOKEN, &err)) {
+			log_msg(LOG_WARNING, "%s", err.msg);
+			p->pace.muted = true;
+			p->pace.unmute_ms = now + PACE_MUTE_MAX_MS;
+		}
+		return false;
+	}
+	if (p->pace.fired && watch_pace_deadline(&p->pace) <= now)
+		return provisioned_event(p, now);
+	return false;
+}
+
+/* --- reports ------------------------------------------------------------------------ */
+
+void provisioned_reject(struct provisioned *p, const char *name, const char *msg)
+{
+	struct provision_note *notes;
+	char safe[4 * CONFIG_NAME_MAX + 1];
+
+	for (size_t i = 0; i < p->n_notes; i++) {
+		if (strcmp(p->notes[i].name, name))
+			continue;
+		if (!strcmp(p->notes[i].msg, msg)) {
+			p->notes[i].seen = true;
+			return;
+		}
+	}
+	log_msg(LOG_WARNING, "provisioned link '%s' ignored: %s",
+		printable(name, safe, sizeof(safe)), msg);
+	notes = realloc(p->notes, (p->n_notes + 1) * sizeof(*notes));
+	if (!notes)
+		return;
+	p->notes = notes;
+	notes[p->n_notes] = (struct provision_note){ strdup(name), strdup(msg), true };
+	if (!notes[p->n_notes].name || !notes[p->n_notes].msg) {
+		free(notes[p->n_notes].name);
+		free(notes[p->n_notes].msg);
+		return;
+	}
+	p->n_notes++;
+}
+
+void provisioned_done(struct provisioned *p)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < p->n_notes; i++) {
+		if (p->notes[i].seen) {
+			p->notes[kept++] = p->notes[i];
+			continue;
+		}
+		free(p->notes[i].name);
+		free(p->notes[i].msg);
+	}
+	p->n_notes = kept;
+}
+
+/* --- reading ------------------------------------------------------------------------ */
+
+static void __attribute__((format(printf, 3, 4)))
+reject(struct provisioned *p, const char *name, const char *fmt, ...)
+{
+	char msg[ERROR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	provisioned_reject(p, name, msg);
+}
+
+/* Its node, if the provisioner wrote it: 1; 0 when gone meanwhile; -1 when rejected. */
+static int read_trusted(struct provisioned *p, const char *name, const char *path,
+			char **value)
+{
+	unsigned int owner = 0;
+	char safe[4 * 128 + 1];
+	int rc = xstore_read_owned(p->xs, path, value, &owner);
+
+	if (rc < 0) {
+		reject(p, name, "cannot read %s: %s", printable(path, safe, sizeof(safe)),
+		       strerror(errno));
+		return -1;
+	}
+	if (rc && owner != p->by) {
+		reject(p, name, "%s is domain %u's, not the provisioner's (domain %u)",
+		       printable(path, safe, sizeof(safe)), owner, p->by);
+		free(*value);
+		*value = NULL;
+		return -1;
+	}
+	return rc;
+}
+
+/* One link: 1 into cfg; 0 when it went meanwhile; -1 when ignored (reported). */
+static int read_link(struct provisioned *p, const char *name, struct link_config *cfg)
+{
+	struct config_pair pairs[PROVISION_MAX_KEYS];
+	char dir[CONFIG_SOURCE_MAX], path[CONFIG_SOURCE_MAX], *dir_value = NULL;
+	char *values[PROVISION_MAX_KEYS] = { 0 }, **keys = NULL;
+	unsigned int n = 0, got = 0;
+	struct config_error cerr;
+	int ret;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", p->dir, name) >= sizeof(dir)) {
+		reject(p, name, "name longer than a XenStore path");
+		return -1;
+	}
+	ret = read_trusted(p, name, dir, &dir_value);
+	free(dir_value);
+	if (ret <= 0)
+		return ret;
+	ret = xstore_list(p->xs, dir, &keys, &n);
+	if (ret <= 0) {
+		if (ret < 0)
+			reject(p, name, "cannot list its keys: %s", strerror(errno));
+		return ret;
+	}
+	if (n > PROVISION_MAX_KEYS) {
+		reject(p, name, "%u keys: a link has at most %d", n, PROVISION_MAX_KEYS);
+		ret = -1;
+		goto out;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, keys[i]) >= sizeof(path)) {
+			reject(p, name, "a key's name is longer than a XenStore path");
+			ret = -1;
+			goto out;
+		}
+		ret = read_trusted(p, name, path, &values[got]);
+		if (ret < 0)
+			goto out;
+		/* a key removed meanwhile: the next event reads the link again */
+		if (!ret)
+			continue;
+		pairs[got] = (struct config_pair){ keys[i], values[got] };
+		got++;
+	}
+	ret = config_parse_pairs(dir, pairs, got, cfg, &cerr) ? -1 : 1;
+	if (ret < 0)
+		provisioned_reject(p, name, cerr.msg);
+	cfg->provisioned = true;
+	cfg->provisioned_by = p->by;
+out:
+	for (unsigned int i = 0; i < got; i++)
+		free(values[i]);
+	free(keys);
+	return ret;
+}
+
+int provisioned_read(struct provisioned *p, struct link_config **links, size_t *n)
+{
+	struct link_config *list;
+	char **names = NULL;
+	unsigned int count = 0;
+	int rc;
+
+	*links = NULL;
+	*n = 0;
+	for (size_t i = 0; i < p->n_notes; i++)
+		p->notes[i].seen = false;
+	rc = xstore_list(p->xs, p->dir, &names, &count);
+	if (rc < 0) {
+		log_msg(LOG_WARNING, "cannot list %s: %s", p->dir, strerror(errno));
+		return -1;
+	}
+	if (count > CONFIG_MAX_LINKS) {
+		reject(p, "*", "more than %u links under %s: the rest are ignored",
+		       CONFIG_MAX_LINKS, p->dir);
+		count = CONFIG_MAX_LINKS;
+	}
+	list = calloc(count ? count : 1, sizeof(*list));
+	if (!list) {
+		free(names);
+		log_msg(LOG_ERR, "out of memory");
+		return -1;
+	}
+	for (unsigned int i = 0; i < count; i++)
+		if (read_link(p, names[i], &list[*n]) > 0)
+			(*n)++;
+	free(names);
+	*links = list;
+	return 0;
+}
