@@ -80,9 +80,7 @@ struct link {
 	char state_path[CONFIG_XS_PATH_MAX + 1];
 	const char *state_value;
 
-	/* Provision = yes: the peer's end as published at prov_path ("": nothing published) */
-	struct config_published *prov;
-	char prov_path[CONFIG_XS_PATH_MAX + 1];
+	struct provision_pub prov;	/* Provision = yes: what we published for the peer */
 
 	/* the device, and what the peer may send through it */
 	struct device dev;
@@ -206,71 +204,17 @@ static void state_publish(struct link *l)
 
 /* --- provisioning the peer (provision.h) ------------------------------------------------ */
 
-static void provision_withdraw(struct link *l)
-{
-	if (l->prov_path[0])
-		xstore_rm(l->env->xs, l->prov_path, 1);
-	l->prov_path[0] = '\0';
-	free(l->prov);
-	l->prov = NULL;
-}
-
-static bool same_published(const struct config_published *a, const struct config_published *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->pairs[i].key, b->pairs[i].key) ||
-		    strcmp(a->pairs[i].value, b->pairs[i].value))
-			return false;
-	return true;
-}
-
 /*
- * The peer's end of the link in the peer's tree, while the peer's domid is
- * known: written when the domid or what is published changes, removed when
- * the link stops or no longer provisions. A failed write leaves nothing
- * remembered, so the next call tries again.
+ * Provision = yes: the peer's end of the link in the peer's tree while the
+ * peer's domid is known and the link runs; nothing otherwise (provision.h).
  */
-static void provision_sync(struct link *l)
+static void provision_update(struct link *l)
 {
-	char path[CONFIG_XS_PATH_MAX + 1] = "";
-	struct config_published *pub;
-	struct error err;
+	bool publish = l->cfg.provision && l->peer_known && l->state != LINK_STOPPED &&
+		       l->peer_domid != l->env->own_domid;
 
-	if (l->cfg.provision && l->peer_known && l->state != LINK_STOPPED &&
-	    l->peer_domid != l->env->own_domid &&
-	    provision_path(l->peer_domid, l->cfg.name, path, sizeof(path)))
-		path[0] = '\0';
-	if (!path[0]) {
-		provision_withdraw(l);
-		return;
-	}
-	pub = malloc(sizeof(*pub));
-	if (!pub) {
-		log_link(LOG_ERR, l->cfg.name, "out of memory");
-		return;
-	}
-	config_provision(&l->cfg, l->env->own_domid, pub);
-	if (!strcmp(path, l->prov_path) && same_published(pub, l->prov)) {
-		free(pub);
-		return;
-	}
-	/* a domain gone takes its tree with it; one still there loses ours */
-	if (strcmp(path, l->prov_path))
-		provision_withdraw(l);
-	if (xstore_publish(l->env->xs, path, pub->pairs, pub->n, l->env->own_domid,
-			   l->peer_domid, &err)) {
-		log_link(LOG_WARNING, l->cfg.name, "cannot provision domain %u: %s", l->peer_domid,
-			 err.msg);
-		free(pub);
-		provision_withdraw(l);
-		return;
-	}
-	log_link(LOG_INFO, l->cfg.name, "provisioned domain %u at %s", l->peer_domid, path);
-	free(l->prov);
-	l->prov = pub;
-	snprintf(l->prov_path, sizeof(l->prov_path), "%s", path);
+	provision_sync(&l->prov, l->env->xs, &l->cfg, l->env->own_domid,
+		       publish ? &l->peer_domid : NULL);
 }
 
 /* Also when the state stays: the key may have gone with the channel's directory. */
@@ -286,7 +230,7 @@ static void set_state(struct link *l, enum link_state state)
 		l->transitions++;
 	}
 	state_publish(l);
-	provision_sync(l);
+	provision_update(l);
 }
 
 static void __attribute__((format(printf, 2, 3))) set_error(struct link *l, const char *fmt, ...)
@@ -1091,10 +1035,8 @@ void link_on_xenstore_back(struct link *l)
 	l->state_path[0] = '\0';
 	l->state_value = NULL;
 	state_publish(l);
-	free(l->prov);
-	l->prov = NULL;
-	l->prov_path[0] = '\0';
-	provision_sync(l);
+	provision_forget(&l->prov);
+	provision_update(l);
 	if (l->state == LINK_FAILED && !l->lasting)
 		l->deadline_ms = now_ms();
 }
@@ -1254,7 +1196,7 @@ int link_reconfigure(struct link *l, const struct link_config *cfg, struct error
 		return rc;
 	l->cfg = *cfg;
 	filter_init(&l->filter, &l->cfg);
-	provision_sync(l);
+	provision_update(l);
 	log_link(LOG_INFO, l->cfg.name, "configuration changed: applied in place (device %s, "
 		 "mtu %u, %zu address%s)", l->cfg.ifname, l->cfg.mtu, l->cfg.n_addrs,
 		 l->cfg.n_addrs == 1 ? "" : "es");
@@ -1270,7 +1212,7 @@ int link_reconfigure(struct link *l, const struct link_config *cfg, struct error
 
 void link_free(struct link *l)
 {
-	free(l->prov);
+	provision_forget(&l->prov);
 	free(l);
 }
 
@@ -1341,8 +1283,8 @@ void link_status(const struct link *l, struct link_status *st)
 		.dev_mtu = l->dev.open ? l->dev.mtu : l->cfg.mtu,
 		.dev_admin_up = l->dev.open && l->dev.admin_up,
 	};
-	st->provision_path = l->prov_path;
-	st->provision_taken = l->prov_path[0] && provision_taken(l);
+	st->provision_path = l->prov.path;
+	st->provision_taken = l->prov.path[0] && provision_taken(l);
 	if (l->v) {
 		st->ring_read = vchan_ring_read_size(vchan_ring(l->v));
 		st->ring_write = vchan_ring_write_size(vchan_ring(l->v));

@@ -37,6 +37,69 @@ int provision_path(unsigned int guest, const char *link, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/* --- the provisioning end ------------------------------------------------------------ */
+
+void provision_forget(struct provision_pub *p)
+{
+	free(p->pub);
+	p->pub = NULL;
+	p->path[0] = '\0';
+}
+
+void provision_withdraw(struct provision_pub *p, struct xstore *xs)
+{
+	if (p->path[0])
+		xstore_rm(xs, p->path, 1);
+	provision_forget(p);
+}
+
+static bool same_published(const struct config_published *a, const struct config_published *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->pairs[i].key, b->pairs[i].key) ||
+		    strcmp(a->pairs[i].value, b->pairs[i].value))
+			return false;
+	return true;
+}
+
+void provision_sync(struct provision_pub *p, struct xstore *xs, const struct link_config *cfg,
+		    unsigned int self, const unsigned int *guest)
+{
+	char path[CONFIG_XS_PATH_MAX + 1];
+	struct config_published *pub;
+	struct error err;
+
+	if (!guest || provision_path(*guest, cfg->name, path, sizeof(path))) {
+		provision_withdraw(p, xs);
+		return;
+	}
+	pub = malloc(sizeof(*pub));
+	if (!pub) {
+		log_link(LOG_ERR, cfg->name, "out of memory");
+		return;
+	}
+	config_provision(cfg, self, pub);
+	if (!strcmp(path, p->path) && same_published(pub, p->pub)) {
+		free(pub);
+		return;
+	}
+	/* a domain gone takes its tree with it; one still there loses ours */
+	if (strcmp(path, p->path))
+		provision_withdraw(p, xs);
+	if (xstore_publish(xs, path, pub->pairs, pub->n, self, *guest, &err)) {
+		log_link(LOG_WARNING, cfg->name, "cannot provision domain %u: %s", *guest, err.msg);
+		free(pub);
+		provision_withdraw(p, xs);
+		return;
+	}
+	log_link(LOG_INFO, cfg->name, "provisioned domain %u at %s", *guest, path);
+	free(p->pub);
+	p->pub = pub;
+	snprintf(p->path, sizeof(p->path), "%s", path);
+}
+
 /* --- the watch --------------------------------------------------------------------- */
 
 int provisioned_open(struct provisioned *p, struct xstore *xs, unsigned int self,

@@ -40,6 +40,28 @@
 /* /local/domain/<guest>/device/vchan-tun/<link>. 0, or -1 if len is too small. */
 int provision_path(unsigned int guest, const char *link, char *buf, size_t len);
 
+/* --- the provisioning end ------------------------------------------------------------ */
+
+/* What one link published: pub at path ("": nothing). Zeroed: nothing yet. */
+struct provision_pub {
+	struct config_published *pub;
+	char path[CONFIG_XS_PATH_MAX + 1];
+};
+
+/*
+ * Makes the guest's tree hold what cfg provisions for it, by self: writes
+ * when the guest (NULL: none, withdraw) or the published values changed,
+ * removes what was published for a guest it no longer is. A failed write is
+ * logged under the link's name and leaves nothing remembered, so the next
+ * call tries again.
+ */
+void provision_sync(struct provision_pub *p, struct xstore *xs, const struct link_config *cfg,
+		    unsigned int self, const unsigned int *guest);
+/* Removes what was published, from XenStore too. */
+void provision_withdraw(struct provision_pub *p, struct xstore *xs);
+/* Forgets what was published, without touching XenStore (a xenstored that lost its tree). */
+void provision_forget(struct provision_pub *p);
+
 /* --- the provisioned end ------------------------------------------------------------- */
 
 struct provision_note;
