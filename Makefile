@@ -48,6 +48,9 @@ XS_LIBS    := $(shell $(PKG_CONFIG) --libs xenstore)
 NL_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libnl-3.0 libnl-route-3.0)
 NL_LIBS    := $(shell $(PKG_CONFIG) --libs libnl-3.0 libnl-route-3.0)
 
+# The default goal: the rules below that set util.o's flags come before all's.
+.DEFAULT_GOAL := all
+
 # One version, debian/changelog's: what --version and the JSON status say.
 VERSION    := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 

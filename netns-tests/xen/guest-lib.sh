@@ -37,15 +37,26 @@ xs_has() {
 # KEY, so checking after each event cannot miss a write made before the watch
 # existed.
 xs_wait() {
-	local key="$1" secs="$2" fifo wpid end left rc=1
+	local key="$1" secs="$2" fifo wpid end left rc=1 opened=
 	shift 2
 	# $$ is the same in every subshell: the name must be unique by itself.
 	fifo=$(mktemp -u /tmp/xs_wait.XXXXXX) && mkfifo "$fifo" || return 1
+	end=$(($(now_s) + secs))
 	xenstore-watch "$key" >"$fifo" 2>/dev/null &
 	wpid=$!
-	exec 8<"$fifo"
-	end=$(($(now_s) + secs))
+	# Opening a FIFO fails with EINTR when a child of the shell ends meanwhile
+	# (for dom0's /init, PID 1, any orphan it adopted), and a failed
+	# redirection of a bare "exec", a special built-in, ends the shell: /init
+	# would exit and dom0's kernel panic. "command" makes the failure an exit
+	# status; the open is tried again until the deadline.
 	while :; do
+		if { command exec 8<"$fifo"; } 2>/dev/null; then
+			opened=1
+			break
+		fi
+		[ "$(now_s)" -lt "$end" ] || break
+	done
+	while [ -n "$opened" ]; do
 		if xs_has "$key" "$@"; then
 			rc=0
 			break
@@ -57,7 +68,7 @@ xs_wait() {
 	done
 	kill "$wpid" 2>/dev/null
 	wait "$wpid" 2>/dev/null
-	exec 8<&-
+	[ -z "$opened" ] || exec 8<&-
 	rm -f "$fifo"
 	[ "$rc" -eq 0 ] || xs_has "$key" "$@"
 }
@@ -132,9 +143,12 @@ job_pid() { cat "/tmp/vt/$1.pid"; }
 T_RUN=0
 T_FAILED=0
 
-ok() { # ok STATUS DESCRIPTION
+ok() { # ok STATUS DESCRIPTION; a STATUS that is not a number is a failure
 	local status="$1"
 	shift
+	case $status in
+	'' | *[!0-9]*) status=1 ;; # "return" of a non-number would end the shell
+	esac
 	T_RUN=$((T_RUN + 1))
 	if [ "$status" -eq 0 ]; then
 		say "ok $T_RUN - $*"
@@ -182,8 +196,13 @@ on_domu() {
 # domu_wait NAME SECS: waits for job NAME to end; returns its exit status,
 # or 124 when it has not ended after SECS.
 domu_wait() {
+	local rc
 	xs_wait "$DOMU_PATH/data/vt/job/$1/rc" "$2" || return 124
-	return "$(xenstore-read "$DOMU_PATH/data/vt/job/$1/rc")"
+	rc=$(xenstore-read "$DOMU_PATH/data/vt/job/$1/rc" 2>/dev/null)
+	case $rc in
+	'' | *[!0-9]*) return 125 ;; # "return" of a non-number would end the shell
+	esac
+	return "$rc"
 }
 
 domu_out() { xenstore-read -R "$DOMU_PATH/data/vt/job/$1/out"; }

@@ -11,7 +11,12 @@
 #    (vchan-peer), ours serving in the domU and ours connecting from it.
 # 2. vchan-tund in both domains: ping both ways, iperf3 TCP, vchan-tunctl
 #    status, kill -9 of the domU's daemon and its restart.
-# 3. vchan-tun-watch in dom0 over a Watched link to the domU, with a recording
+# 3. Provisioning: one link file in dom0 with Provision = yes, the domU's
+#    vchan-tund --provisioned with no file of its own: the published keys and
+#    their permissions, both ends RUNNING, ping both ways and iperf3 TCP; a
+#    reload in dom0 that changes both ends' addresses, taken in place in the
+#    domU; the file removed: the keys, the domU's link and device go.
+# 4. vchan-tun-watch in dom0 over a Watched link to the domU, with a recording
 #    hook: the domU's daemon starts, stops (SIGTERM), starts again, and the
 #    domU is destroyed (xl destroy), which is why this scenario comes last.
 
@@ -188,31 +193,35 @@ link_up() {
 	diag "$(xenstore-ls -p "$DOMU_PATH/data/vchan-tun")"
 }
 
-# pings WHEN: both ways
+# pings WHEN N [DOMU_ADDRESS DOM0_ADDRESS]: both ways (the domU's job pingN);
+# the addresses of scenario 2 by default
 pings() {
-	local out
-	out=$(ping -c 3 -i 0.2 -W 5 10.0.0.2 2>&1)
-	ok $? "ping from dom0 to the domU (10.0.0.2)$1" || diag "$out"
+	local to="${3:-10.0.0.2}" from="${4:-10.0.0.1}" out
+	out=$(ping -c 3 -i 0.2 -W 5 "$to" 2>&1)
+	ok $? "ping from dom0 to the domU ($to)$1" || diag "$out"
 	diag "$(echo "$out" | tail -n 1)"
-	out=$(domu_run "ping$2" 30 "ping -c 3 -i 0.2 -W 5 10.0.0.1")
-	ok $? "ping from the domU to dom0 (10.0.0.1)$1" || diag "$out"
+	out=$(domu_run "ping$2" 30 "ping -c 3 -i 0.2 -W 5 $from")
+	ok $? "ping from the domU to dom0 ($from)$1" || diag "$out"
 }
 
+# iperf [DOMU_ADDRESS SECS JOBS]: iperf3 TCP from dom0 to a server in the
+# domU (its jobs named iperfsJOBS and listenJOBS), scenario 2's address for
+# 3 s by default
 iperf() {
-	local out rate
+	local to="${1:-10.0.0.2}" secs="${2:-3}" out rate
 	# Nothing says when iperf3 -s listens but its socket.
-	on_domu iperfs "exec iperf3 -s -1 -p 5201"
-	out=$(domu_run listen 30 "poll_until 20 listening 5201")
+	on_domu "iperfs${3:-}" "exec iperf3 -s -1 -p 5201"
+	out=$(domu_run "listen${3:-}" 30 "poll_until 20 listening 5201")
 	ok $? "iperf3 server listens in the domU" || {
 		diag "$out"
 		return 1
 	}
-	out=$(timeout 60 iperf3 -c 10.0.0.2 -p 5201 -t 3 -f m 2>&1)
-	ok $? "iperf3 TCP from dom0 to the domU (3 s)" || diag "$out"
+	out=$(timeout 60 iperf3 -c "$to" -p 5201 -t "$secs" -f m 2>&1)
+	ok $? "iperf3 TCP from dom0 to the domU ($to, $secs s)" || diag "$out"
 	rate=$(echo "$out" | awk '/receiver/ { print $(NF - 2), $(NF - 1) }')
 	like "$rate" '^[0-9.]+ Mbits/sec' "iperf3 carried traffic: $rate" || diag "$out"
-	domu_wait iperfs 30
-	ok $? "the domU's iperf3 server exits 0 after one test" || diag "$(domu_out iperfs)"
+	domu_wait "iperfs${3:-}" 30
+	ok $? "the domU's iperf3 server exits 0 after one test" || diag "$(domu_out "iperfs${3:-}")"
 }
 
 # restart: kill -9 of the domU's daemon, whose unmap notification tells dom0
@@ -256,7 +265,161 @@ scenario_2() {
 
 scenario_2
 
-# --- scenario 3: vchan-tun-watch ------------------------------------------------
+# --- scenario 3: provisioning ----------------------------------------------------
+
+# One link file, in dom0, with Provision = yes; the domU runs vchan-tund
+# --provisioned and no file of its own, and follows what dom0's daemon
+# publishes under its device/vchan-tun: the link, a reload that moves both
+# ends to new addresses, the link's removal.
+PV=/tmp/vt-prov
+PLINK=prov
+PIF=vprov
+PDIR=$DOMU_PATH/device/vchan-tun/$PLINK
+# In a domU job: the device's ifindex as "ifindex N"
+IFINDEX="echo ifindex \$(ip -o link show dev $PIF | cut -d: -f1)"
+
+# prov_file N: dom0's file for the link, dom0 at 10.0.N.1/30, the domU at 10.0.N.2
+prov_file() {
+	cat >"$PV/conf/$PLINK.conf" <<-EOF
+		[Link]
+		Peer = $DOMU_NAME
+		Role = client
+		Interface = $PIF
+		Address = 10.0.$1.1/30
+		PeerAddress = 10.0.$1.2
+		Provision = yes
+		PeerInterface = $PIF
+	EOF
+}
+
+prov_logs() { # both daemons' logs, for a failure
+	show_file "dom0's daemon" "$PV/tund.log"
+	diag "--- the domU's daemon:"
+	diag "$(domu_run "plog$1" 30 "tail -n 15 /tmp/vt/ptund.log")"
+}
+
+# prov_reload WHAT: vchan-tunctl reload in dom0 says WHAT (a regex)
+prov_reload() {
+	local out
+	out=$(vchan-tunctl reload 2>&1)
+	like "$out" "$1" "dom0: vchan-tunctl reload: $out"
+}
+
+# p_publish: what dom0's daemon writes in the domU's tree, and who may read it
+p_publish() {
+	local ls keys
+	xs_wait "$PDIR/peer" 30
+	ok $? "dom0's daemon published the domU's end of the link at $PDIR" || {
+		prov_logs 1
+		return 1
+	}
+	ls=$(xenstore-ls -p "$DOMU_PATH/device/vchan-tun")
+	keys=$(echo "$ls" | sed -n 's/^ *\([a-z-]*\) = "\([^"]*\)".*/\1=\2/p' | sort | tr '\n' ' ')
+	is "$keys" "address=10.0.4.2/30 interface=$PIF mode=tun mtu=1500 peer-address=10.0.4.1 peer=0 $PLINK= read-ring=256K role=server write-ring=256K " \
+		"the published keys: the domU's end (the other role, the addresses swapped)" || diag "$ls"
+	is "$(echo "$ls" | grep -vc "(n0,r$D)\$")" 0 \
+		"every node, $PLINK's directory too, is n0 r$D: dom0's, read by the domU alone" || diag "$ls"
+}
+
+# p_up: both ends RUNNING, and what their status says
+p_up() {
+	local out
+	poll_until 60 state_is "$PLINK" RUNNING
+	ok $? "dom0's provisioned link (client) reaches RUNNING" || {
+		prov_logs 2
+		return 1
+	}
+	# The domU's last try to write under what dom0 published must fail: it is
+	# dom0's, and a node of the domU's there would make it ignore the link.
+	out=$(domu_run pup 60 "poll_until 30 state_is $PLINK RUNNING && vchan-tunctl status && $IFINDEX &&
+		echo published-address \$(xenstore-read device/vchan-tun/$PLINK/address) &&
+		! xenstore-write device/vchan-tun/$PLINK/extra 1 2>/dev/null")
+	ok $? "the domU's provisioned link (server) reaches RUNNING" || {
+		diag "$out"
+		prov_logs 3
+		return 1
+	}
+	like "$out" "interface $PIF \(tun, mtu [0-9]+\), server of domain 0, provisioned by domain 0\$" \
+		"vchan-tunctl status in the domU: device $PIF (PeerInterface), server of domain 0, provisioned by domain 0" ||
+		diag "$out"
+	like "$out" '^published-address 10\.0\.4\.2/30$' \
+		"the domU reads its end in its own tree; it cannot write there" || diag "$out"
+	P_IFINDEX=$(echo "$out" | sed -n 's/^ifindex //p')
+	out=$(vchan-tunctl status)
+	like "$out" "provisioned at $PDIR, taken\$" "vchan-tunctl status in dom0: provisioned at $PDIR, taken" ||
+		diag "$out"
+}
+
+# p_reload: dom0 moves both ends to 10.0.5.0/30; the domU's link changes in place
+p_reload() {
+	local out
+	prov_file 5
+	prov_reload '^reloaded: 1 links \(0 added, 1 changed in place, 0 restarted,'
+	is "$(xenstore-read "$PDIR/address") $(xenstore-read "$PDIR/peer-address")" "10.0.5.2/30 10.0.5.1" \
+		"dom0 published the domU's new address and peer address"
+	out=$(domu_run pmoved 60 "moved() { ip -o -4 addr show dev $PIF | grep -q 'inet 10\.0\.5\.2[/ ]'; }
+		poll_until 30 moved && poll_until 30 state_is $PLINK RUNNING && $IFINDEX &&
+		ip -o -4 addr show dev $PIF && grep 'provisioned links changed' /tmp/vt/ptund.log | tail -n 1")
+	ok $? "the domU's device got dom0's new PeerAddress 10.0.5.2 and its link runs" || {
+		diag "$out"
+		prov_logs 4
+		return 1
+	}
+	is "$(echo "$out" | sed -n 's/^ifindex //p')" "$P_IFINDEX" \
+		"in place: the same device in the domU (ifindex $P_IFINDEX)"
+	ok "$(echo "$out" | grep -c 'inet 10\.0\.4\.2[/ ]')" "the domU's old address 10.0.4.2 is gone" ||
+		diag "$out"
+	like "$out" '1 changed in place, 0 restarted' "the domU's log: changed in place" || diag "$out"
+	pings " after dom0's reload" p2 10.0.5.2 10.0.5.1
+}
+
+# p_remove: dom0 removes the file: the keys go, and the domU's link and device
+p_remove() {
+	local out
+	rm "$PV/conf/$PLINK.conf"
+	prov_reload '^reloaded: 0 links \(0 added, 0 changed in place, 0 restarted, 1 removed,'
+	! xenstore-exists "$PDIR" 2>/dev/null
+	ok $? "dom0 removed the keys it published ($PDIR)"
+	! xenstore-exists "$DOMU_PATH/device/vchan-tun" 2>/dev/null
+	ok $? "and $DOMU_PATH/device/vchan-tun, left empty"
+	out=$(domu_run pgone 60 "gone() { ! ip link show dev $PIF; }
+		poll_until 30 gone || exit 1; vchan-tunctl status; ip link show dev $PIF; echo \"ip: \$?\";
+		grep '$PLINK: stopped' /tmp/vt/ptund.log; exit 0")
+	ok $? "the domU's device $PIF goes when dom0 removes the link" || {
+		diag "$out"
+		return 1
+	}
+	like "$out" "^domain $D, 0 links\$" "vchan-tunctl status in the domU: no links" || diag "$out"
+	like "$out" '^ip: [1-9]' "ip link show in the domU: no device $PIF" || diag "$out"
+	like "$out" "$PLINK: stopped.*no longer provisioned" "the domU's log says why" || diag "$out"
+}
+
+scenario_3() {
+	local out
+	say "stage scenario-3-provisioning"
+	mkdir -p "$PV/conf"
+	on_domu ptund "exec vchan-tund -v --provisioned"
+	out=$(domu_run pidle 30 "ls /etc/vchan-tun/*.conf 2>/dev/null | wc -l;
+		poll_until 20 vchan-tunctl status && vchan-tunctl status")
+	is "$out" "0
+domain $D, 0 links" "the domU's vchan-tund --provisioned, no configuration file: no links until dom0 provisions one"
+	prov_file 4
+	vchan-tund -v --config-dir "$PV/conf" >"$PV/tund.log" 2>&1 &
+	PTUND=$!
+	p_publish && p_up && pings " over the provisioned link" p1 10.0.4.2 10.0.4.1 &&
+		iperf 10.0.4.2 2 p && p_reload && p_remove
+	on_domu pstop "kill \$(job_pid ptund)"
+	domu_wait ptund 30
+	is "$?" 0 "SIGTERM: the domU's vchan-tund --provisioned exits 0" || diag "$(domu_out ptund)"
+	kill "$PTUND"
+	wait "$PTUND"
+	is "$?" 0 "SIGTERM: dom0's vchan-tund exits 0"
+	grep -v debug "$PV/tund.log" | tail -n 12 | sed 's/^/dom0 vchan-tund (provisioning)| /'
+}
+
+scenario_3
+
+# --- scenario 4: vchan-tun-watch ------------------------------------------------
 
 # dom0's end of the link names its peer, so that the watcher and the daemon
 # look the domU up by name and learn of its destruction as in production.
@@ -367,8 +530,8 @@ w_steps() {
 	diag "$(sort -n "$W/events" | awk -v t0="$t0" '{ printf "  +%.2f s %s\n", $1 - t0, $2 }')"
 }
 
-scenario_3() {
-	say "stage scenario-3-vchan-tun-watch"
+scenario_4() {
+	say "stage scenario-4-vchan-tun-watch"
 	mkdir -p "$W/conf"
 	cat >"$W/hook" <<-EOF
 		#!/bin/sh
@@ -412,4 +575,4 @@ scenario_3() {
 	grep -v debug "$W/tund.log" | tail -n 12 | sed 's/^/dom0 vchan-tund (watched)| /'
 }
 
-scenario_3
+scenario_4

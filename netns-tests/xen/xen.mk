@@ -1,8 +1,9 @@
 # make check-xen: netns-tests/xen/run takes Debian's Xen 4.17 and kernel,
 # fetched into $(B)/xen-cache (never installed), and boots them under
 # qemu-system-x86_64 (TCG) with a PV dom0 and a PV domU whose initramfs carry
-# the programs of $(B); vchan-cat, the interop with libxenvchan and vchan-tund
-# run between them. About a minute; $(B)/xen-run/console.log keeps the serial
+# the programs of $(B); vchan-cat, the interop with libxenvchan, vchan-tund,
+# provisioning and vchan-tun-watch run between them (netns-tests/xen/scenarios.sh).
+# A minute or two; $(B)/xen-run/console.log keeps the serial
 # console. docs/real-xen.md explains it. make check runs it after the netns tests.
 
 .PHONY: check-xen
