@@ -650,7 +650,12 @@ int xstore_watch(struct xstore *xs, const char *path, const char *token, struct 
 	/* while disconnected, the reconnect registers it */
 	if (xs->lost || xs_watch(xs->h, path, token))
 		return 0;
-	error_set(err, errno, "xenstore: cannot watch %s: %s", path, strerror(errno));
+	if (errno == E2BIG)	/* an unprivileged domain's quota: C xenstored's --watch-nb */
+		error_set(err, errno, "xenstore: cannot watch %s: this domain has as many XenStore "
+			  "watches as xenstored allows it (--watch-nb, 128 by default; none for dom0)",
+			  path);
+	else
+		error_set(err, errno, "xenstore: cannot watch %s: %s", path, strerror(errno));
 	watch_forget(xs, xs->n_watches - 1);
 	return -1;
 }
