@@ -171,7 +171,10 @@ for my $n (@counts) {
 			$e ? received_gbps($e) : undef } 2 .. $n + 1;
 		push @agg, (grep { !defined } @rates) ? undef : sum(@rates);
 	}
-	$peers{$n} = { aggregate_gbps => median(@agg), %{memory("$raw/multi/$n.smaps") // {}} };
+	my ($added, $setup_ms) = split ' ', slurp("$raw/multi/$n.setup") // '';
+	$peers{$n} = { aggregate_gbps => median(@agg), %{memory("$raw/multi/$n.smaps") // {}},
+		added => defined $added ? 0 + $added : undef,
+		setup_s => defined $setup_ms ? $setup_ms / 1000 : undef };
 }
 my ($first, $last) = ($counts[0], $counts[-1]);
 my %multi = (peers => \%peers);
@@ -281,6 +284,7 @@ my ($T_AGG, $T_MEM, $T_IDLE, $T_RING) = ("$last peers aggregate within 20% of $f
 	'ring stream 64 KiB >= 2x libxenvchan');
 my ($T_STORM, $T_FLOOD) = ('host daemon CPU under a notify storm < 2% of a core',
 	"other link's TCP during a flood >= 0.7x alone");
+my $T_SETUP = "the last $peers{$last}{added} new links running within 5 s";
 my @targets = (
 	['TCP 1 stream B->A >= 0.5x veth', ratio($v->{tcp1fwd_gbps}, $fig{veth}{tcp1fwd_gbps}), '>=', 0.5],
 	['TCP 1 stream A->B >= 0.5x veth', ratio($v->{tcp1rev_gbps}, $fig{veth}{tcp1rev_gbps}), '>=', 0.5],
@@ -290,6 +294,7 @@ my @targets = (
 	['UDP 1400 B loss at that rate < 1%', $v->{udp_loss_pct}, '<', 1],
 	[$T_RING, $ring{zero_copy_ratio}, '>=', 2],
 	[$T_AGG, $multi{aggregate_ratio}, '>=', 0.8],
+	[$T_SETUP, $peers{$last}{setup_s}, '<', 5],
 	[$T_MEM, $multi{per_peer_rss_kib}, '<', 1024],
 	[$T_IDLE, $multi{idle}{cpu_pct}, '<', 0.1],
 	[$T_STORM, $notify{cpu_pct}, '<', 2],
@@ -389,6 +394,9 @@ for my $n (@counts) {
 	my $p = $peers{$n};
 	push @lines, sprintf($vfmt, "$n peer" . ($n == 1 ? '' : 's') . ': aggregate TCP', 'Gbit/s',
 		num($p->{aggregate_gbps}), '', '');
+	push @lines, sprintf($vfmt, "  setup of the $p->{added} new link" . ($p->{added} == 1 ? '' : 's'),
+		's', num($p->{setup_s}), $n == $last ? ('< 5', verdict($T_SETUP)) : ('', ''))
+		if defined $p->{added};
 	push @lines, sprintf($vfmt, '  daemon RSS (of it rings) / PSS', 'KiB',
 		sprintf('%s (%s) / %s', num($p->{rss_kib}), num($p->{ring_rss_kib}), num($p->{pss_kib})), '', '');
 }
