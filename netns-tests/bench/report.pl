@@ -221,6 +221,22 @@ my %flood = (
 	flood_loss_pct => median(per_run("$fd/flood.RUN.json", sub { $_[0]{sum_received}{lost_percent} })),
 );
 $flood{ratio} = ratio($flood{during_gbps}, $flood{alone_gbps});
+# the host daemon's CPU and the machine's idle time over A's runs, alone and
+# during the flood (run's cpu.N.txt: LABEL TICKS NS SWITCHES CLOCK_NS IDLE_TICKS)
+for my $phase (qw(alone during)) {
+	my (@daemon, @idle);
+	for my $r (1 .. $runs) {
+		my %c = map { /^(\S+) (.*)$/ ? ($1 => [split ' ', $2]) : () }
+			split /\n/, slurp("$fd/cpu.$r.txt") // '';
+		my ($b, $e) = ($c{"${phase}_before"}, $c{"${phase}_after"});
+		next unless $b && $e && $e->[3] > $b->[3];
+		my $secs = ($e->[3] - $b->[3]) / 1e9;
+		push @daemon, 100 * ($e->[1] - $b->[1]) / 1e9 / $secs;
+		push @idle, 100 * ($e->[4] - $b->[4]) / $meta{clk_tck} / $secs / $meta{cpus};
+	}
+	$flood{"${phase}_daemon_cpu_pct"} = median(@daemon);
+	$flood{"${phase}_machine_idle_pct"} = median(@idle);
+}
 
 my %storm = map { /^(\S+) (.*)$/ ? ($1 => [split ' ', $2]) : () }
 	split /\n/, slurp("$raw/hostile/notify.txt") // '';
@@ -420,6 +436,10 @@ push @lines, sprintf($vfmt, "a guest's TCP to the host, alone", 'Gbit/s', num($f
 push @lines, sprintf($vfmt, '  while another floods it (UDP)', 'Gbit/s', num($flood{during_gbps}), '', '');
 push @lines, sprintf($vfmt, '  during the flood / alone', 'ratio', num($flood{ratio}) . 'x', '>= 0.7x',
 	verdict($T_FLOOD));
+push @lines, sprintf($vfmt, "  host daemon's CPU, alone / during", '% core',
+	num($flood{alone_daemon_cpu_pct}) . ' / ' . num($flood{during_daemon_cpu_pct}), '', '');
+push @lines, sprintf($vfmt, "  the machine's idle CPU, alone / during", '%',
+	num($flood{alone_machine_idle_pct}) . ' / ' . num($flood{during_machine_idle_pct}), '', '');
 push @lines, sprintf($vfmt, '  the flood: sent, received (loss)', 'Gbit/s',
 	sprintf('%s, %s (%s%%)', num($flood{flood_sent_gbps}), num($flood{flood_rx_gbps}),
 		num($flood{flood_loss_pct})), '', '');

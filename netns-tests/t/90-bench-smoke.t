@@ -64,6 +64,8 @@ problems() {
 				num("peers.$n.aggregate_gbps", $p->{aggregate_gbps}, 1e-4, 1e3);
 				num("peers.$n.$_", $p->{$_}, 1, 1e6)
 					for qw(rss_kib pss_kib ring_rss_kib other_rss_kib other_pss_kib);
+				num("peers.$n.added", $p->{added}, 1, 1);
+				num("peers.$n.setup_s", $p->{setup_s}, 0, 60);
 			}
 			num("aggregate_ratio", $m->{aggregate_ratio}, 1e-3, 1e3);
 			num($_, $m->{$_}, -1e5, 1e5) for qw(per_peer_rss_kib per_peer_pss_kib);
@@ -78,6 +80,8 @@ problems() {
 				for qw(alone_gbps during_gbps flood_sent_gbps flood_rx_gbps);
 			num("flood.ratio", $f->{ratio}, 1e-3, 1e3);
 			num("flood.flood_loss_pct", $f->{flood_loss_pct}, 0, 100);
+			num("flood.$_", $f->{$_}, 0, 200) for qw(alone_daemon_cpu_pct during_daemon_cpu_pct);
+			num("flood.$_", $f->{$_}, 0, 100) for qw(alone_machine_idle_pct during_machine_idle_pct);
 			my $s = $j->{hostile}{notify_storm};
 			num("notify_storm.domid", $s->{domid}, 4, 4);
 			num("notify_storm.ramp_seconds", $s->{ramp_seconds}, 2, 2);
