@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * One link's state machine (see link.h): finding the peer, offering or
- * taking the channel, the handshake, running, losing the peer and coming
- * back. The data path (datapath.c) moves the packets and reports what
- * stops it; the device (device.c) is made and set up once per link; this
- * file decides what happens next, and is the only one that tears anything
- * down.
+ * One link's state machine (see link.h): finding the peer, the channel's
+ * states, running, losing the peer and coming back. The channel itself is
+ * offered, taken, agreed on and closed by channel.c (link-internal.h); the
+ * data path (datapath.c) moves the packets and reports what stops it; the
+ * device (device.c) is made and set up once per link; this file decides
+ * what happens next, and is the only one that tears anything down.
  *
  * What a peer controls here, and what bounds the work it can cause:
  *  - its event channel: a wake-up that finds nothing new (no frame, no room
@@ -13,8 +13,8 @@
  *    in a row the port is unmasked later and later, up to SPURIOUS_MAX_MS,
  *    as Linux's backends do with lateeoi (XSA-332);
  *  - the keys under the channel's path in XenStore, which it may rewrite at
- *    will: the link looks at them at most WATCH_BURST times at once, then
- *    once per WATCH_INTERVAL_MS, and a watch that fires faster is dropped
+ *    will: the link looks at them at most LINK_WATCH_BURST times at once, then
+ *    once per LINK_WATCH_INTERVAL_MS, and a watch that fires faster is dropped
  *    for a while (pace.h), so that xenstored stops telling us;
  *  - when it connects and leaves: clean ends are damped (pace.h), errors
  *    back off from BACKOFF_MIN_MS to BACKOFF_MAX_MS.
@@ -33,7 +33,7 @@
 #include "event.h"
 #include "filter.h"
 #include "frame.h"
-#include "link.h"
+#include "link-internal.h"
 #include "log.h"
 #include "netlink.h"
 #include "pace.h"
@@ -42,7 +42,6 @@
 #include "util.h"
 #include "vchan/vchan.h"
 
-#define ERR_LEN			DP_WHY_LEN
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		5000
 #define FAIL_RETRY_MIN_MS	1000
@@ -51,85 +50,9 @@
 #define STABLE_MS		10000
 #define SPURIOUS_FREE		2
 #define SPURIOUS_MAX_MS		1000
-#define WATCH_BURST		8
-#define WATCH_INTERVAL_MS	100
-
-struct link {
-	struct link_config cfg;
-	struct link_env *env;
-	char token[CONFIG_NAME_MAX + 8];
-
-	enum link_state state;
-	time_t since;			/* wall clock, for status */
-	int64_t since_ms;		/* monotonic, for durations */
-	int64_t deadline_ms;		/* the state's: 0 for none */
-	uint64_t transitions;		/* state changes, a kind of progress */
-	bool dead;			/* stopped: ignore events until freed */
-	bool lasting;			/* FAILED until a reload: retrying cannot mend it */
-
-	/* the peer */
-	bool peer_known;
-	unsigned int peer_domid;
-	char peer_name[CONFIG_NAME_MAX + 1];	/* of a peer given by id: "" if not known */
-	char xs_path[CONFIG_XS_PATH_MAX + 1];
-	bool watching;			/* client: our watch is on watch_path (or muted) */
-	char watch_path[CONFIG_XS_PATH_MAX + 1];
-	struct watch_pace watch_pace;
-
-	/* our state key as last written (docs/protocol.md): "" while there is none */
-	char state_path[CONFIG_XS_PATH_MAX + 1];
-	const char *state_value;
-
-	struct provision_pub prov;	/* Provision = yes: what we published for the peer */
-
-	/* the device, and what the peer may send through it */
-	struct device dev;
-	struct ev_source tun_src;
-	struct source_filter filter;
-
-	/* the channel */
-	struct vchan *v;
-	struct ev_source vchan_src;
-	unsigned int grants;		/* server: what our offer costs */
-	struct frame_hello hello;	/* ours */
-	struct datapath dp;
-	bool busy;			/* a pump ended with work left */
-
-	/* how often the peer may make us work */
-	unsigned int spurious;		/* events in a row that brought nothing */
-	uint64_t event_progress;	/* progress as of the last event */
-	int64_t unmask_ms;		/* when to hear the peer's events again; 0: now */
-	struct flap flap;
-	unsigned int backoff_ms;	/* after protocol errors */
-	unsigned int fail_ms;		/* after setup failures */
-
-	uint64_t connects;		/* handshakes completed */
-	uint64_t reconnects;		/* channels lost after they had connected */
-	char last_error[ERR_LEN];
-	time_t last_error_at;
-};
-
-static bool is_server(const struct link *l)
-{
-	return l->cfg.role == CONFIG_ROLE_SERVER;
-}
-
-static uint8_t frame_mode(const struct link_config *cfg)
-{
-	return cfg->mode == CONFIG_MODE_TAP ? FRAME_MODE_TAP : FRAME_MODE_TUN;
-}
-
-static unsigned int order_of(uint32_t size)
-{
-	unsigned int order = 0;
-
-	while ((1u << order) < size)
-		order++;
-	return order;
-}
 
 /* A connection's coming and going is news, unless the peer flaps (pace.h). */
-static int news(const struct link *l)
+int link_news(const struct link *l)
 {
 	return flap_quiet(&l->flap, now_ms()) ? LOG_DEBUG : LOG_NOTICE;
 }
@@ -146,7 +69,7 @@ const char *link_state_name(enum link_state state)
 	return (unsigned int)state < ARRAY_SIZE(names) ? names[state] : "?";
 }
 
-/* --- the state key -------------------------------------------------------------------- */
+/* --- the state key ------------------------------------------------------- */
 
 /* What the state key says of a state; NULL: no key (stopped). */
 static const char *state_value(enum link_state state)
@@ -202,7 +125,7 @@ static void state_publish(struct link *l)
 	l->state_value = value;
 }
 
-/* --- provisioning the peer (provision.h) ------------------------------------------------ */
+/* --- provisioning the peer (provision.h) --------------------------------- */
 
 /*
  * Provision = yes: the peer's end of the link in the peer's tree while the
@@ -218,7 +141,7 @@ static void provision_update(struct link *l)
 }
 
 /* Also when the state stays: the key may have gone with the channel's directory. */
-static void set_state(struct link *l, enum link_state state)
+void link_set_state(struct link *l, enum link_state state)
 {
 	if (l->state != state) {
 		log_link(LOG_DEBUG, l->cfg.name, "%s -> %s", link_state_name(l->state),
@@ -233,7 +156,7 @@ static void set_state(struct link *l, enum link_state state)
 	provision_update(l);
 }
 
-static void __attribute__((format(printf, 2, 3))) set_error(struct link *l, const char *fmt, ...)
+void link_set_error(struct link *l, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -243,9 +166,9 @@ static void __attribute__((format(printf, 2, 3))) set_error(struct link *l, cons
 	l->last_error_at = time(NULL);
 }
 
-/* --- the device ---------------------------------------------------------------------------- */
+/* --- the device ---------------------------------------------------------- */
 
-static void epoll_set(struct link *l, int op, int fd, uint32_t events, struct ev_source *src)
+void link_epoll_set(struct link *l, int op, int fd, uint32_t events, struct ev_source *src)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = src };
 
@@ -263,7 +186,7 @@ static int device_up(struct link *l, struct error *err)
 		return rc;
 	l->tun_src.handle = on_tun;
 	/* errors and hang-ups always; input once packets may flow (datapath_run) */
-	epoll_set(l, EPOLL_CTL_ADD, l->dev.tun.fd, 0, &l->tun_src);
+	link_epoll_set(l, EPOLL_CTL_ADD, l->dev.tun.fd, 0, &l->tun_src);
 	datapath_set_device(&l->dp, l->env->epfd, l->dev.tun.fd, &l->tun_src, l->dev.tun.name,
 			    l->dev.tun.vnet_hdr, &l->filter);
 	return 0;
@@ -273,83 +196,12 @@ static void device_down(struct link *l)
 {
 	if (!l->dev.open)
 		return;
-	epoll_set(l, EPOLL_CTL_DEL, l->dev.tun.fd, 0, NULL);
+	link_epoll_set(l, EPOLL_CTL_DEL, l->dev.tun.fd, 0, NULL);
 	device_close(&l->dev);
 	datapath_set_device(&l->dp, l->env->epfd, -1, NULL, l->cfg.ifname, false, &l->filter);
 }
 
-/* --- the channel ---------------------------------------------------------------------------- */
-
-static void on_vchan(struct ev_source *src, uint32_t events);
-
-static void channel_attach(struct link *l, struct vchan *v)
-{
-	l->v = v;
-	l->vchan_src.handle = on_vchan;
-	l->spurious = 0;
-	l->unmask_ms = 0;
-	datapath_start(&l->dp, v);
-	epoll_set(l, EPOLL_CTL_ADD, vchan_fd(v), EPOLLIN, &l->vchan_src);
-}
-
-/*
- * A server's vchan_close removes its path, not the directories above it that
- * the default path brought: .../vchan-tun/<client> and .../vchan-tun, removed
- * here once empty (another link's keys keep them).
- */
-static void remove_default_dirs(struct link *l)
-{
-	char dir[CONFIG_XS_PATH_MAX + 1];
-	char *slash;
-
-	if (!is_server(l) || l->cfg.xs_path[0] || !l->xs_path[0])
-		return;
-	snprintf(dir, sizeof(dir), "%s", l->xs_path);
-	for (int level = 0; level < 2; level++) {
-		slash = strrchr(dir, '/');
-		if (!slash)
-			return;
-		*slash = '\0';
-		if (xstore_rm_if_empty(l->env->xs, dir))
-			return;
-	}
-}
-
-static void channel_close(struct link *l)
-{
-	if (!l->v)
-		return;
-	epoll_set(l, EPOLL_CTL_DEL, vchan_fd(l->v), 0, NULL);
-	datapath_stop(&l->dp);
-	vchan_close(l->v);
-	/* a server's default path is our state key's directory: gone with it */
-	if (is_server(l) && !l->cfg.xs_path[0]) {
-		l->state_path[0] = '\0';
-		l->state_value = NULL;
-	}
-	remove_default_dirs(l);
-	l->v = NULL;
-	l->env->grants_used -= l->grants;
-	l->grants = 0;
-	l->busy = false;
-	l->unmask_ms = 0;
-}
-
-/* A CLOSE frame with the reason, if there is a channel that takes one. */
-static void send_close(struct link *l, const char *why)
-{
-	if (l->v && (l->state == LINK_HANDSHAKE || l->state == LINK_RUNNING))
-		datapath_send_close(&l->dp, why);
-}
-
-static void client_unwatch(struct link *l)
-{
-	if (!l->watching)
-		return;
-	xstore_unwatch(l->env->xs, l->watch_path, l->token);
-	l->watching = false;
-	watch_pace_init(&l->watch_pace, WATCH_BURST, WATCH_INTERVAL_MS);
-}
+/* --- failing ------------------------------------------------------------- */
 
 static unsigned int next_delay(unsigned int cur, unsigned int min, unsigned int max)
 {
@@ -359,9 +211,9 @@ static unsigned int next_delay(unsigned int cur, unsigned int min, unsigned int 
 }
 
 /* Setting up failed: say why (once per distinct reason) and try again later. */
-static void __attribute__((format(printf, 2, 3))) fail_retry(struct link *l, const char *fmt, ...)
+void link_fail_retry(struct link *l, const char *fmt, ...)
 {
-	char why[ERR_LEN];
+	char why[LINK_ERR_LEN];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -371,8 +223,8 @@ static void __attribute__((format(printf, 2, 3))) fail_retry(struct link *l, con
 	l->lasting = false;
 	log_link(strcmp(why, l->last_error) ? LOG_ERR : LOG_DEBUG, l->cfg.name,
 		 "%s (retrying in %u s)", why, (l->fail_ms + 999) / 1000);
-	set_error(l, "%s", why);
-	set_state(l, LINK_FAILED);
+	link_set_error(l, "%s", why);
+	link_set_state(l, LINK_FAILED);
 	l->deadline_ms = now_ms() + l->fail_ms;
 }
 
@@ -383,21 +235,21 @@ static void __attribute__((format(printf, 2, 3))) fail_retry(struct link *l, con
  */
 static void __attribute__((format(printf, 2, 3))) fail_lasting(struct link *l, const char *fmt, ...)
 {
-	char why[ERR_LEN];
+	char why[LINK_ERR_LEN];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	log_link(LOG_ERR, l->cfg.name, "%s (not retried before a reload)", why);
-	set_error(l, "%s", why);
+	link_set_error(l, "%s", why);
 	channel_close(l);
-	client_unwatch(l);
+	channel_unwatch(l);
 	device_down(l);
 	l->peer_known = false;
 	l->fail_ms = 0;
 	l->lasting = true;
-	set_state(l, LINK_FAILED);
+	link_set_state(l, LINK_FAILED);
 	l->deadline_ms = 0;
 }
 
@@ -410,89 +262,7 @@ static bool peer_is_self(struct link *l, unsigned int domid)
 	return true;
 }
 
-/* What to add to a failed offer when the grant limit is what stopped it. */
-static void grant_hint(const struct link *l, const struct vchan_error *e, char *buf, size_t len)
-{
-	buf[0] = '\0';
-	if (e->err != ENOSPC)
-		return;
-	snprintf(buf, len,
-		 "; out of grants: offering this link takes %u (1 + ReadRing/4096 + "
-		 "WriteRing/4096) on top of the %u our other offers hold, and Linux's gntalloc "
-		 "allows %u per domain by default: make this end the client, use smaller rings, "
-		 "or raise xen_gntalloc's limit",
-		 config_grant_cost(&l->cfg), l->env->grants_used, GNTALLOC_DEFAULT_LIMIT);
-}
-
-static void server_open(struct link *l)
-{
-	struct vchan_error e = { .msg = "" };
-	char hint[400];
-	struct vchan *v;
-
-	v = vchan_server_open(l->peer_domid, l->xs_path, order_of(l->cfg.read_ring),
-			      order_of(l->cfg.write_ring), &e);
-	if (!v) {
-		grant_hint(l, &e, hint, sizeof(hint));
-		fail_retry(l, "cannot offer the channel to domain %u at %s: %s%s", l->peer_domid,
-			   l->xs_path, e.msg, hint);
-		return;
-	}
-	channel_attach(l, v);
-	l->grants = config_grant_cost(&l->cfg);
-	l->env->grants_used += l->grants;
-	l->fail_ms = 0;
-	set_state(l, LINK_OFFERING);
-	log_link(flap_quiet(&l->flap, now_ms()) ? LOG_DEBUG : LOG_INFO, l->cfg.name,
-		 "offering the channel to domain %u at %s", l->peer_domid, l->xs_path);
-}
-
-static void start_handshake(struct link *l);
-
-static void client_try(struct link *l)
-{
-	struct vchan_error e = { .msg = "" };
-	char key[CONFIG_XS_PATH_MAX + 16];
-	struct vchan *v;
-
-	v = vchan_client_open(l->peer_domid, l->xs_path, 0, &e);
-	if (v) {
-		channel_attach(l, v);
-		start_handshake(l);
-		return;
-	}
-	/* Keys not there yet is the normal wait; keys there that do not work are news. */
-	snprintf(key, sizeof(key), "%s/ring-ref", l->xs_path);
-	if (xstore_path_exists(l->env->xs, key) == 1 && strcmp(e.msg, l->last_error)) {
-		log_link(LOG_INFO, l->cfg.name, "cannot connect yet: %s", e.msg);
-		set_error(l, "%s", e.msg);
-	} else {
-		log_link(LOG_DEBUG, l->cfg.name, "not connected yet: %s", e.msg);
-	}
-}
-
-/* Client: watch the path (the first event comes at once and makes the first try). */
-static void client_begin(struct link *l)
-{
-	struct error err;
-
-	set_state(l, LINK_CONNECTING);
-	if (l->watching && !strcmp(l->watch_path, l->xs_path)) {
-		client_try(l);
-		return;
-	}
-	client_unwatch(l);
-	if (xstore_watch(l->env->xs, l->xs_path, l->token, &err)) {
-		fail_retry(l, "%s", err.msg);
-		return;
-	}
-	snprintf(l->watch_path, sizeof(l->watch_path), "%s", l->xs_path);
-	l->watching = true;
-	log_link(LOG_INFO, l->cfg.name, "waiting for domain %u's channel at %s", l->peer_domid,
-		 l->xs_path);
-}
-
-/* --- the peer -------------------------------------------------------------------------------- */
+/* --- the peer ------------------------------------------------------------ */
 
 /* Finds the peer's domid; false (state WAITING_PEER) when it is not there. */
 static bool peer_find(struct link *l, const struct xstore_domain *doms, size_t n,
@@ -518,7 +288,7 @@ static bool peer_find(struct link *l, const struct xstore_domain *doms, size_t n
 		if (strcmp(list_err, l->last_error)) {
 			log_link(LOG_ERR, cfg->name, "cannot look up domain '%s': %s", cfg->peer,
 				 list_err);
-			set_error(l, "%s", list_err);
+			link_set_error(l, "%s", list_err);
 		}
 		goto wait;
 	}
@@ -532,7 +302,7 @@ static bool peer_find(struct link *l, const struct xstore_domain *doms, size_t n
 wait:
 	if (l->state != LINK_WAITING_PEER)
 		log_link(LOG_INFO, cfg->name, "waiting for domain %s to exist", cfg->peer);
-	set_state(l, LINK_WAITING_PEER);
+	link_set_state(l, LINK_WAITING_PEER);
 	return false;
 }
 
@@ -556,7 +326,7 @@ static void peer_find_and_connect(struct link *l, const struct xstore_domain *do
 		if (err.lasting)
 			fail_lasting(l, "%s", err.msg);
 		else
-			fail_retry(l, "%s", err.msg);
+			link_fail_retry(l, "%s", err.msg);
 		return;
 	}
 	if (!peer_find(l, doms, n, list_err) || peer_is_self(l, l->peer_domid))
@@ -564,16 +334,16 @@ static void peer_find_and_connect(struct link *l, const struct xstore_domain *do
 	/* for status only; a guest may not read it */
 	if (!cfg->peer_is_name)
 		xstore_domain_name(l->env->xs, l->peer_domid, l->peer_name);
-	server = is_server(l) ? l->env->own_domid : l->peer_domid;
-	client = is_server(l) ? l->peer_domid : l->env->own_domid;
+	server = link_is_server(l) ? l->env->own_domid : l->peer_domid;
+	client = link_is_server(l) ? l->peer_domid : l->env->own_domid;
 	if (cfg->xs_path[0])
 		snprintf(l->xs_path, sizeof(l->xs_path), "%s", cfg->xs_path);
 	else if (config_default_xs_path(cfg, server, client, l->xs_path, sizeof(l->xs_path)))
 		l->xs_path[0] = '\0';
-	if (is_server(l))
-		server_open(l);
+	if (link_is_server(l))
+		channel_offer(l);
 	else
-		client_begin(l);
+		channel_watch(l);
 }
 
 /* Looks the peer up on its own (no list from the daemon at hand) and connects. */
@@ -589,19 +359,14 @@ static void connect_peer(struct link *l)
 	free(doms);
 }
 
-/* --- going down ------------------------------------------------------------------------------ */
-
-static bool channel_up(const struct link *l)
-{
-	return l->state == LINK_HANDSHAKE || l->state == LINK_RUNNING;
-}
+/* --- going down ---------------------------------------------------------- */
 
 /* Carrier off and the channel's accounting; the channel itself is the caller's. */
 static void lose_channel(struct link *l, bool error, const char *why)
 {
 	bool was_running = l->state == LINK_RUNNING;
 
-	if (channel_up(l))
+	if (link_channel_up(l))
 		l->reconnects++;
 	if (was_running && now_ms() - l->since_ms >= STABLE_MS)
 		l->backoff_ms = 0;
@@ -609,16 +374,16 @@ static void lose_channel(struct link *l, bool error, const char *why)
 		l->backoff_ms = next_delay(l->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	device_carrier(&l->dev, false, l->cfg.name);
 	/* the same error again and again (a mode mismatch) is said once; status counts */
-	log_link(!error ? news(l) : strcmp(why, l->last_error) ? LOG_WARNING : LOG_DEBUG,
+	log_link(!error ? link_news(l) : strcmp(why, l->last_error) ? LOG_WARNING : LOG_DEBUG,
 		 l->cfg.name, "%s%s", was_running ? "carrier off: " : "", why);
-	set_error(l, "%s", why);
+	link_set_error(l, "%s", why);
 }
 
 /* A pause before the next channel, and the peer told why in the log once in a while. */
 static void enter_backoff(struct link *l, unsigned int ms)
 {
 	channel_close(l);
-	set_state(l, LINK_BACKOFF);
+	link_set_state(l, LINK_BACKOFF);
 	l->deadline_ms = now_ms() + ms;
 }
 
@@ -639,11 +404,10 @@ static unsigned int damp(struct link *l)
  * off, one line in the log, and a fresh channel: at once after a clean end,
  * unless the peer flaps (pace.h); after a growing pause after errors.
  */
-static void __attribute__((format(printf, 3, 4)))
-link_down(struct link *l, bool error, const char *fmt, ...)
+void link_down(struct link *l, bool error, const char *fmt, ...)
 {
 	struct vchan_error e = { .msg = "" };
-	char why[ERR_LEN];
+	char why[LINK_ERR_LEN];
 	unsigned int hold;
 	va_list ap;
 
@@ -651,7 +415,7 @@ link_down(struct link *l, bool error, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	if (error)
-		send_close(l, why);
+		channel_send_close(l, why);
 	lose_channel(l, error, why);
 	if (error) {
 		enter_backoff(l, l->backoff_ms);
@@ -662,27 +426,27 @@ link_down(struct link *l, bool error, const char *fmt, ...)
 		enter_backoff(l, hold);
 		return;
 	}
-	if (!is_server(l)) {
+	if (!link_is_server(l)) {
 		/* our watch tells when the server offers again */
 		channel_close(l);
-		set_state(l, LINK_CONNECTING);
+		link_set_state(l, LINK_CONNECTING);
 		return;
 	}
 	if (l->v && !vchan_server_reoffer(l->v, &e)) {
 		l->busy = false;
 		datapath_start(&l->dp, l->v);
-		set_state(l, LINK_OFFERING);
+		link_set_state(l, LINK_OFFERING);
 		return;
 	}
 	channel_close(l);
-	fail_retry(l, "cannot offer the channel again to domain %u at %s: %s", l->peer_domid,
+	link_fail_retry(l, "cannot offer the channel again to domain %u at %s: %s", l->peer_domid,
 		   l->xs_path, e.msg[0] ? e.msg : "no channel");
 }
 
 /* The peer's domain is gone: carrier off until it (or, by name, its successor) is back. */
 static void peer_gone(struct link *l)
 {
-	char why[ERR_LEN];
+	char why[LINK_ERR_LEN];
 
 	if (l->cfg.peer_is_name)
 		snprintf(why, sizeof(why), "domain %u (%s) is gone; waiting for a domain of that "
@@ -692,169 +456,29 @@ static void peer_gone(struct link *l)
 			 l->peer_domid);
 	lose_channel(l, false, why);
 	channel_close(l);
-	client_unwatch(l);
+	channel_unwatch(l);
 	l->peer_known = false;
-	set_state(l, LINK_WAITING_PEER);
+	link_set_state(l, LINK_WAITING_PEER);
 }
 
 /* The device vanished under us (someone deleted it): make it again, later. */
 static void device_lost(struct link *l, const char *why)
 {
-	char msg[ERR_LEN];
+	char msg[LINK_ERR_LEN];
 
 	snprintf(msg, sizeof(msg), "device %s failed (%s): recreating it", l->dev.tun.name, why);
 	l->dev.carrier = false; /* nothing to switch off on a dead fd */
 	if (l->v) {
 		lose_channel(l, true, msg);
-		send_close(l, msg);
+		channel_send_close(l, msg);
 	}
 	channel_close(l);
-	client_unwatch(l);
+	channel_unwatch(l);
 	device_down(l);
-	fail_retry(l, "%s", msg);
+	link_fail_retry(l, "%s", msg);
 }
 
-/* --- handshake ------------------------------------------------------------------------------- */
-
-static void start_handshake(struct link *l)
-{
-	struct vchan_ring *r = vchan_ring(l->v);
-	uint32_t features = l->dev.features;
-	size_t room;
-
-	/* a ring too small for the virtio-net header on top of the MTU: plain packets */
-	room = frame_room(vchan_ring_read_size(r));
-	if (room < frame_payload_max(frame_mode(&l->cfg), l->cfg.mtu, FRAME_FEAT_VNET_HDR))
-		features = 0;
-	l->hello = (struct frame_hello){
-		.version = FRAME_VERSION,
-		.mode = frame_mode(&l->cfg),
-		.mtu = l->cfg.mtu,
-		/* never more than a whole frame our read ring holds */
-		.max_payload = (uint32_t)min_size(frame_payload_max(frame_mode(&l->cfg),
-								    l->cfg.mtu, features),
-						  room),
-		.features = features,
-	};
-	set_state(l, LINK_HANDSHAKE);
-	l->deadline_ms = now_ms() + LINK_HELLO_TIMEOUT_MS;
-	if (datapath_send_hello(&l->dp, &l->hello)) {
-		link_down(l, true, "no room for our HELLO in a %zu-byte ring",
-			  vchan_ring_write_size(r));
-		return;
-	}
-	log_link(LOG_DEBUG, l->cfg.name, "channel connected, HELLO sent");
-	l->busy = true; /* the peer's HELLO may be there already */
-}
-
-static void enter_running(struct link *l)
-{
-	struct vchan_ring *r = vchan_ring(l->v);
-	char rd[24], wr[24], feat[64];
-
-	set_state(l, LINK_RUNNING);
-	l->connects++;
-	device_carrier(&l->dev, true, l->cfg.name);
-	log_link(news(l), l->cfg.name,
-		 "carrier on: connected to domain %u, mtu %u, max payload %u, rings read %s "
-		 "write %s, offloads %s",
-		 l->peer_domid, l->dp.lim.mtu, l->dp.lim.max_payload,
-		 size_text(vchan_ring_read_size(r), rd, sizeof(rd)),
-		 size_text(vchan_ring_write_size(r), wr, sizeof(wr)),
-		 frame_features_text(l->dp.lim.features, feat, sizeof(feat)));
-	if (l->dp.lim.mtu < l->cfg.mtu)
-		log_link(LOG_WARNING, l->cfg.name,
-			 "the peer's MTU is %u, ours %u: longer packets are dropped; configure "
-			 "the same MTU at both ends",
-			 l->dp.lim.mtu, l->cfg.mtu);
-}
-
-/* 0, or -1 when the link went down. */
-static int handle_hello(struct link *l, const struct frame *f)
-{
-	size_t write_size = vchan_ring_write_size(vchan_ring(l->v));
-	struct frame_hello peer;
-	struct frame_limits lim;
-	const char *why = NULL;
-	size_t cap, need, vnet;
-	uint32_t offload;
-	struct error err;
-	char buf[160];
-
-	if (frame_hello_parse(f, &peer, &why) != FRAME_OK) {
-		l->dp.st.rx_malformed++;
-		link_down(l, true, "malformed HELLO from the peer: %s", why);
-		return -1;
-	}
-	if (frame_agree(&l->hello, &peer, &lim, buf, sizeof(buf))) {
-		link_down(l, true, "handshake failed: %s", buf);
-		return -1;
-	}
-	/* A peer may announce more than its ring (our write ring) holds: believe the ring. */
-	cap = min_size(lim.max_payload, frame_room(write_size));
-	need = frame_payload_max(lim.mode, lim.mtu, lim.features & FRAME_FEAT_VNET_HDR);
-	if (cap < need) {
-		link_down(l, true, "handshake failed: the peer's %zu-byte ring cannot hold a "
-			  "frame of MTU %u (%zu bytes)", write_size, lim.mtu, frame_total(need));
-		return -1;
-	}
-	/* super-packets we could not send must not be asked of the kernel */
-	offload = lim.features;
-	if (cap < frame_payload_max(lim.mode, l->cfg.mtu, offload))
-		offload &= ~FRAME_FEAT_GSO;
-	if (device_offload(&l->dev, offload, &err)) {
-		link_down(l, true, "%s", err.msg);
-		return -1;
-	}
-	vnet = lim.features & FRAME_FEAT_VNET_HDR ? FRAME_VNET_HDR_LEN : 0;
-	cap = min_size(cap, frame_payload_max(lim.mode, l->cfg.mtu, offload));
-	datapath_consume_control(&l->dp);
-	datapath_run(&l->dp, &lim, cap - vnet, frame_total(cap), FRAME_HDR_LEN + vnet);
-	enter_running(l);
-	return 0;
-}
-
-/* A control frame from the peer: 0 when taken, -1 when the link went down over it. */
-static int handle_control(struct link *l)
-{
-	char reason[FRAME_CLOSE_MAX + 1];
-
-	switch (l->dp.control.type) {
-	case FRAME_HELLO:
-		return handle_hello(l, &l->dp.control);
-	case FRAME_CLOSE:
-		frame_close_reason(&l->dp.control, reason, sizeof(reason));
-		link_down(l, false, "the peer closed the channel: %s",
-			  reason[0] ? reason : "(no reason given)");
-		return -1;
-	default:
-		/* frame.c lets no other type through; a new one must be handled here */
-		link_down(l, true, "control frame of type %u, which this end does not handle",
-			  l->dp.control.type);
-		return -1;
-	}
-}
-
-/* --- service ------------------------------------------------------------------------------------ */
-
-/* OFFERING: has a client come? true once the handshake has started. */
-static bool offer_taken(struct link *l)
-{
-	switch (vchan_state(l->v)) {
-	case VCHAN_WAITING:
-		return false;
-	case VCHAN_CONNECTED:
-		start_handshake(l);
-		return l->state == LINK_HANDSHAKE;
-	case VCHAN_CLOSED:
-		link_down(l, false, "a client came and left before the handshake");
-		return false;
-	case VCHAN_BROKEN:
-	default:
-		link_down(l, true, "channel broken: %s", vchan_error(l->v));
-		return false;
-	}
-}
+/* --- service ------------------------------------------------------------- */
 
 /* The data path moves what it can; what stops it is the state machine's to act on. */
 void link_service(struct link *l)
@@ -862,9 +486,9 @@ void link_service(struct link *l)
 	l->busy = false;
 	if (l->dead || !l->v)
 		return;
-	if (l->state == LINK_OFFERING && !offer_taken(l))
+	if (l->state == LINK_OFFERING && !channel_offer_taken(l))
 		return;
-	while (channel_up(l)) {
+	while (link_channel_up(l)) {
 		switch (datapath_pump(&l->dp)) {
 		case DP_IDLE:
 			return;
@@ -872,7 +496,7 @@ void link_service(struct link *l)
 			l->busy = true;
 			return;
 		case DP_CONTROL:
-			if (handle_control(l))
+			if (channel_control(l))
 				return;
 			continue;
 		case DP_PEER_CLOSED:
@@ -893,7 +517,7 @@ bool link_busy(const struct link *l)
 	return l->busy && !l->dead;
 }
 
-/* --- events ---------------------------------------------------------------------------------------- */
+/* --- events -------------------------------------------------------------- */
 
 static void on_tun(struct ev_source *src, uint32_t events)
 {
@@ -940,7 +564,7 @@ static void event_done(struct link *l)
 	l->unmask_ms = now_ms() + delay;
 }
 
-static void on_vchan(struct ev_source *src, uint32_t events)
+void link_on_vchan(struct ev_source *src, uint32_t events)
 {
 	struct link *l = container_of(src, struct link, vchan_src);
 
@@ -958,10 +582,10 @@ static void watch_work(struct link *l)
 	char key[CONFIG_XS_PATH_MAX + 16];
 
 	if (l->state == LINK_CONNECTING) {
-		client_try(l);
+		channel_try(l);
 		return;
 	}
-	if (!channel_up(l))
+	if (!link_channel_up(l))
 		return;
 	/* The channel says so itself if the server closed; a dead domain's keys just vanish. */
 	if (vchan_state(l->v) != VCHAN_CONNECTED) {
@@ -992,7 +616,7 @@ static void watch_paced(struct link *l, int64_t now)
 
 void link_on_watch(struct link *l)
 {
-	if (l->dead || is_server(l) || !l->watching)
+	if (l->dead || link_is_server(l) || !l->watching)
 		return;
 	watch_paced(l, now_ms());
 }
@@ -1093,7 +717,7 @@ void link_on_deadline(struct link *l, int64_t now)
 	}
 }
 
-/* --- following the kernel ------------------------------------------------------------------------ */
+/* --- following the kernel ------------------------------------------------ */
 
 int link_ifindex(const struct link *l)
 {
@@ -1127,7 +751,7 @@ void link_on_reload(struct link *l)
 	device_restore(&l->dev, &l->cfg, l->env->nl);
 }
 
-/* --- life cycle ------------------------------------------------------------------------------------- */
+/* --- life cycle ---------------------------------------------------------- */
 
 struct link *link_new(const struct link_config *cfg, struct link_env *env)
 {
@@ -1142,7 +766,7 @@ struct link *link_new(const struct link_config *cfg, struct link_env *env)
 	l->state = LINK_STOPPED;
 	l->since = time(NULL);
 	l->since_ms = now_ms();
-	watch_pace_init(&l->watch_pace, WATCH_BURST, WATCH_INTERVAL_MS);
+	watch_pace_init(&l->watch_pace, LINK_WATCH_BURST, LINK_WATCH_INTERVAL_MS);
 	filter_init(&l->filter, &l->cfg);
 	l->dp.name = l->cfg.name;
 	datapath_set_device(&l->dp, env->epfd, -1, NULL, l->cfg.ifname, false, &l->filter);
@@ -1174,12 +798,12 @@ void link_stop(struct link *l, const char *why)
 {
 	if (l->dead)
 		return;
-	send_close(l, why);
+	channel_send_close(l, why);
 	device_carrier(&l->dev, false, l->cfg.name);
 	channel_close(l);
-	client_unwatch(l);
+	channel_unwatch(l);
 	device_down(l);
-	set_state(l, LINK_STOPPED);
+	link_set_state(l, LINK_STOPPED);
 	l->dead = true;
 	log_link(LOG_INFO, l->cfg.name, "stopped: %s%s", why,
 		 l->cfg.persistent ? " (device kept: persistent)" : "");
@@ -1188,7 +812,7 @@ void link_stop(struct link *l, const char *why)
 int link_reconfigure(struct link *l, const struct link_config *cfg, struct error *err)
 {
 	bool mtu_changed = cfg->mtu != l->cfg.mtu;
-	char why[ERR_LEN];
+	char why[LINK_ERR_LEN];
 	int rc;
 
 	rc = device_reconfigure(&l->dev, &l->cfg, cfg, l->env->nl, err);
@@ -1201,10 +825,10 @@ int link_reconfigure(struct link *l, const struct link_config *cfg, struct error
 		 "mtu %u, %zu address%s)", l->cfg.ifname, l->cfg.mtu, l->cfg.n_addrs,
 		 l->cfg.n_addrs == 1 ? "" : "es");
 	/* the peer agreed on the old MTU: a new handshake, on a new channel, agrees again */
-	if (mtu_changed && channel_up(l)) {
+	if (mtu_changed && link_channel_up(l)) {
 		snprintf(why, sizeof(why), "MTU changed to %u: a new channel to agree on it",
 			 l->cfg.mtu);
-		send_close(l, why);
+		channel_send_close(l, why);
 		link_down(l, false, "%s", why);
 	}
 	return 0;
@@ -1288,7 +912,7 @@ void link_status(const struct link *l, struct link_status *st)
 	if (l->v) {
 		st->ring_read = vchan_ring_read_size(vchan_ring(l->v));
 		st->ring_write = vchan_ring_write_size(vchan_ring(l->v));
-	} else if (is_server(l)) {
+	} else if (link_is_server(l)) {
 		st->ring_read = l->cfg.read_ring;
 		st->ring_write = l->cfg.write_ring;
 	}
