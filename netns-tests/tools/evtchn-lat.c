@@ -5,12 +5,20 @@
  *
  *   evtchn-lat server PEER_DOMID          prints the port, echoes every event
  *   evtchn-lat client SERVER_DOMID PORT [ROUNDS]
+ *   evtchn-lat late SERVER_DOMID PORT
  *
  * The client checks that its new port starts with an event pending (Xen's
- * spurious first event), then prints the median and 99th percentile.
+ * spurious first event), then prints the median and 99th percentile. The
+ * server says "echoed" once it has answered the first event.
+ *
+ * "late" asks for an echo while its first event still waits, untaken, and
+ * once stdin gives a line (the echo is sent by then), takes one event and
+ * unmasks: Linux's evtchn driver delivers the first event at once and keeps
+ * the echo pending while the port is masked, so a second event must follow.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +83,7 @@ static int wait_event(xenevtchn_handle *xce, evtchn_port_t port, int timeout_ms)
 
 static int server(xenevtchn_handle *xce, long peer)
 {
+	bool echoed = false;
 	xenevtchn_port_or_error_t port = xenevtchn_bind_unbound_port(xce, (uint32_t)peer);
 
 	if (port < 0)
@@ -86,7 +95,32 @@ static int server(xenevtchn_handle *xce, long peer)
 			return 0; /* the client is long gone */
 		if (xenevtchn_notify(xce, (evtchn_port_t)port) < 0)
 			die("xenevtchn_notify");
+		if (!echoed) {
+			echoed = true;
+			printf("echoed\n");
+			fflush(stdout);
+		}
 	}
+}
+
+static int late(xenevtchn_handle *xce, long dom, long remote)
+{
+	xenevtchn_port_or_error_t port;
+	char line[16];
+
+	port = xenevtchn_bind_interdomain(xce, (uint32_t)dom, (evtchn_port_t)remote);
+	if (port < 0)
+		die("xenevtchn_bind_interdomain");
+	if (xenevtchn_notify(xce, (evtchn_port_t)port) < 0)
+		die("xenevtchn_notify");
+	if (!fgets(line, sizeof(line), stdin))
+		return 1;
+	if (!wait_event(xce, (evtchn_port_t)port, 0)) {
+		printf("first-event: no\n");
+		return 1;
+	}
+	printf("second-event: %s\n", wait_event(xce, (evtchn_port_t)port, 2000) ? "yes" : "no");
+	return 0;
 }
 
 static int client(xenevtchn_handle *xce, long dom, long remote, long rounds)
@@ -124,10 +158,12 @@ int main(int argc, char **argv)
 	xenevtchn_handle *xce;
 	int rc;
 
-	if (argc < 3 || (strcmp(argv[1], "server") && strcmp(argv[1], "client")) ||
-	    (!strcmp(argv[1], "client") && argc < 4)) {
+	if (argc < 3 ||
+	    (strcmp(argv[1], "server") && strcmp(argv[1], "client") && strcmp(argv[1], "late")) ||
+	    (strcmp(argv[1], "server") && argc < 4)) {
 		fprintf(stderr, "usage: evtchn-lat server PEER_DOMID\n"
-				"       evtchn-lat client SERVER_DOMID PORT [ROUNDS]\n");
+				"       evtchn-lat client SERVER_DOMID PORT [ROUNDS]\n"
+				"       evtchn-lat late SERVER_DOMID PORT\n");
 		return 2;
 	}
 	xce = xenevtchn_open(NULL, 0);
@@ -135,6 +171,8 @@ int main(int argc, char **argv)
 		die("xenevtchn_open");
 	if (!strcmp(argv[1], "server"))
 		rc = server(xce, parse("domain", argv[2], 0, 0x7fef));
+	else if (!strcmp(argv[1], "late"))
+		rc = late(xce, parse("domain", argv[2], 0, 0x7fef), parse("port", argv[3], 1, 4095));
 	else
 		rc = client(xce, parse("domain", argv[2], 0, 0x7fef),
 			    parse("port", argv[3], 1, 4095),

@@ -286,23 +286,33 @@ HV_EXPORT int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
 			return 0;
 	}
 	bit = 1ull << (pc->port % 64);
-	if (atomic_fetch_or(&pc->page->pending[pc->port / 64], bit) & bit)
-		return 0; /* already pending */
+	if (atomic_fetch_or(&pc->page->pending[pc->port / 64], bit) & bit) {
+		/* already pending: one more after the receiver's unmask (hv_proto.h) */
+		atomic_fetch_or(&pc->page->again[pc->port / 64], bit);
+		return 0;
+	}
 	wake(pc->page, pc->efd);
 	return 0;
 }
 
-/* The lowest pending, unmasked port, its bit taken; 0 when there is none. */
+/*
+ * The lowest pending, unmasked port, its bit taken; 0 when there is none.
+ * An event sent again while it was pending leaves the port pending (it is
+ * masked now, so heard after the unmask), as Linux's driver would.
+ */
 static evtchn_port_t take_pending(xenevtchn_handle *xce)
 {
 	for (unsigned int w = 0; w < HV_MAX_PORTS / 64; w++) {
-		uint64_t ready = atomic_load(&xce->page->pending[w]) & ~xce->masked[w];
+		uint64_t ready = atomic_load(&xce->page->pending[w]) & ~xce->masked[w], bit;
 		evtchn_port_t port;
 
 		if (!ready)
 			continue;
 		port = w * 64 + (evtchn_port_t)__builtin_ctzll(ready);
-		atomic_fetch_and(&xce->page->pending[w], ~(1ull << (port % 64)));
+		bit = 1ull << (port % 64);
+		atomic_fetch_and(&xce->page->pending[w], ~bit);
+		if (atomic_fetch_and(&xce->page->again[w], ~bit) & bit)
+			atomic_fetch_or(&xce->page->pending[w], bit);
 		return port;
 	}
 	return 0;

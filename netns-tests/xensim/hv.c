@@ -195,8 +195,10 @@ static void ring(struct conn *c, uint32_t port)
 {
 	uint64_t bit = 1ull << (port % 64), one = 1;
 
-	if (atomic_fetch_or(&c->page->pending[port / 64], bit) & bit)
+	if (atomic_fetch_or(&c->page->pending[port / 64], bit) & bit) {
+		atomic_fetch_or(&c->page->again[port / 64], bit); /* hv_proto.h */
 		return;
+	}
 	if (atomic_exchange(&c->page->doorbell, 1))
 		return;
 	if (write(c->efd, &one, sizeof(one)) < 0)
@@ -262,8 +264,10 @@ static void port_close(struct domain *d, uint32_t port, pid_t pid)
 			port_orphan(r, p->remote_port);
 	}
 	set_peer(p, port, 0);
-	if (p->owner)
+	if (p->owner) {
 		atomic_fetch_and(&p->owner->page->pending[port / 64], ~(1ull << (port % 64)));
+		atomic_fetch_and(&p->owner->page->again[port / 64], ~(1ull << (port % 64)));
+	}
 	p->state = PORT_FREE;
 	p->owner = NULL;
 }

@@ -147,6 +147,13 @@ struct hv_evtchn_page {
 	_Atomic uint32_t doorbell;
 	uint32_t reserved;
 	_Atomic uint64_t pending[HV_MAX_PORTS / 64];
+	/*
+	 * An event sent while its port was already pending, before the handle
+	 * took it: Linux's evtchn driver would have delivered the first one at
+	 * once (masking the port) and kept this one pending until the unmask,
+	 * so the handle takes the port pending again when it takes it.
+	 */
+	_Atomic uint64_t again[HV_MAX_PORTS / 64];
 	/* For each interdomain port of the handle: HV_PEER() of the remote end,
 	 * 0 when not (or no longer) connected. The generation changes on every
 	 * bind, so a sender notices a rebind and resolves the peer again. */
