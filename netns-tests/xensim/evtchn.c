@@ -268,7 +268,7 @@ fail:
 HV_EXPORT int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
 {
 	struct peer_cache *pc;
-	uint64_t peer, bit;
+	uint64_t peer;
 
 	if (!port_valid(port) || !test_bit(xce->bound, port)) {
 		errno = EINVAL;
@@ -285,13 +285,8 @@ HV_EXPORT int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
 		if (!pc)
 			return 0;
 	}
-	bit = 1ull << (pc->port % 64);
-	if (atomic_fetch_or(&pc->page->pending[pc->port / 64], bit) & bit) {
-		/* already pending: one more after the receiver's unmask (hv_proto.h) */
-		atomic_fetch_or(&pc->page->again[pc->port / 64], bit);
-		return 0;
-	}
-	wake(pc->page, pc->efd);
+	if (hv_evtchn_raise(pc->page, pc->port))
+		wake(pc->page, pc->efd);
 	return 0;
 }
 

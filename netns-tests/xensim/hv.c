@@ -193,12 +193,10 @@ fail:
 
 static void ring(struct conn *c, uint32_t port)
 {
-	uint64_t bit = 1ull << (port % 64), one = 1;
+	uint64_t one = 1;
 
-	if (atomic_fetch_or(&c->page->pending[port / 64], bit) & bit) {
-		atomic_fetch_or(&c->page->again[port / 64], bit); /* hv_proto.h */
+	if (!hv_evtchn_raise(c->page, port))
 		return;
-	}
 	if (atomic_exchange(&c->page->doorbell, 1))
 		return;
 	if (write(c->efd, &one, sizeof(one)) < 0)
@@ -265,8 +263,10 @@ static void port_close(struct domain *d, uint32_t port, pid_t pid)
 	}
 	set_peer(p, port, 0);
 	if (p->owner) {
-		atomic_fetch_and(&p->owner->page->pending[port / 64], ~(1ull << (port % 64)));
-		atomic_fetch_and(&p->owner->page->again[port / 64], ~(1ull << (port % 64)));
+		uint64_t bit = 1ull << (port % 64);
+
+		atomic_fetch_and(&p->owner->page->pending[port / 64], ~bit);
+		atomic_fetch_and(&p->owner->page->again[port / 64], ~bit);
 	}
 	p->state = PORT_FREE;
 	p->owner = NULL;

@@ -16,6 +16,7 @@
 #define XENSIM_HV_PROTO_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define HV_SOCKET	 "hv.sock"
@@ -159,6 +160,22 @@ struct hv_evtchn_page {
 	 * bind, so a sender notices a rebind and resolves the peer again. */
 	_Atomic uint64_t peer[HV_MAX_PORTS];
 };
+
+/*
+ * Raises port on a handle's page, for the library's senders and xensim-hv's
+ * alike: true when the bit was newly set and the handle must be woken;
+ * false when it was pending already, which marks it to be pending again
+ * once taken (again[] above).
+ */
+static inline bool hv_evtchn_raise(struct hv_evtchn_page *page, uint32_t port)
+{
+	uint64_t bit = 1ull << (port % 64);
+
+	if (!(atomic_fetch_or(&page->pending[port / 64], bit) & bit))
+		return true;
+	atomic_fetch_or(&page->again[port / 64], bit);
+	return false;
+}
 
 #define HV_PEER(dom, port, gen) \
 	(((uint64_t)(gen) << 32) | ((uint64_t)(dom) << 16) | (uint64_t)(port))
