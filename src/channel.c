@@ -56,7 +56,7 @@ static void remove_default_dirs(struct link *l)
 	char dir[CONFIG_XS_PATH_MAX + 1];
 	char *slash;
 
-	if (!link_is_server(l) || l->cfg.xs_path[0] || !l->xs_path[0])
+	if (!link_is_server(l) || l->cfg.xs_path[0] || !l->xs_path)
 		return;
 	snprintf(dir, sizeof(dir), "%s", l->xs_path);
 	for (int level = 0; level < 2; level++) {
@@ -78,7 +78,7 @@ void channel_close(struct link *l)
 	vchan_close(l->v);
 	/* a server's default path is our state key's directory: gone with it */
 	if (link_is_server(l) && !l->cfg.xs_path[0]) {
-		l->state_path[0] = '\0';
+		str_set(&l->state_path, NULL);
 		l->state_value = NULL;
 	}
 	remove_default_dirs(l);
@@ -101,6 +101,7 @@ void channel_unwatch(struct link *l)
 	if (!l->watching)
 		return;
 	xstore_unwatch(l->env->xs, l->watch_path, l->token);
+	str_set(&l->watch_path, NULL);
 	l->watching = false;
 	watch_pace_init(&l->watch_pace, LINK_WATCH_BURST, LINK_WATCH_INTERVAL_MS);
 }
@@ -299,11 +300,15 @@ void channel_watch(struct link *l)
 		return;
 	}
 	channel_unwatch(l);
+	if (str_set(&l->watch_path, l->xs_path)) {
+		link_fail_retry(l, "out of memory");
+		return;
+	}
 	if (xstore_watch(l->env->xs, l->xs_path, l->token, &err)) {
+		str_set(&l->watch_path, NULL);
 		link_fail_retry(l, "%s", err.msg);
 		return;
 	}
-	snprintf(l->watch_path, sizeof(l->watch_path), "%s", l->xs_path);
 	l->watching = true;
 	log_link(LOG_INFO, l->cfg.name, "waiting for domain %u's channel at %s", l->peer_domid,
 		 l->xs_path);

@@ -47,13 +47,13 @@ struct link {
 	bool peer_known;
 	unsigned int peer_domid;
 	char peer_name[CONFIG_NAME_MAX + 1];	/* of a peer given by id: "" if not known */
-	char xs_path[CONFIG_XS_PATH_MAX + 1];
+	char *xs_path;			/* the channel's (util.h str_set): NULL until known */
 	bool watching;			/* client: our watch is on watch_path (or muted) */
-	char watch_path[CONFIG_XS_PATH_MAX + 1];
+	char *watch_path;
 	struct watch_pace watch_pace;
 
-	/* our state key as last written (docs/protocol.md): "" while there is none */
-	char state_path[CONFIG_XS_PATH_MAX + 1];
+	/* our state key as last written (docs/protocol.md): NULL while there is none */
+	char *state_path;
 	const char *state_value;
 
 	struct provision_pub prov;	/* Provision = yes: what we published for the peer */

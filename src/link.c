@@ -109,19 +109,24 @@ static void state_publish(struct link *l)
 		path[0] = '\0';
 	if (!path[0])
 		value = NULL;
-	if (!strcmp(path, l->state_path) && value == l->state_value)
+	if (!strcmp(path, str_or_empty(l->state_path)) && value == l->state_value)
 		return;
-	if (l->state_path[0] && strcmp(path, l->state_path))
+	if (l->state_path && strcmp(path, l->state_path))
 		xstore_rm(l->env->xs, l->state_path, XSTORE_STATE_PARENTS);
-	l->state_path[0] = '\0';
+	str_set(&l->state_path, NULL);
 	l->state_value = NULL;
 	if (!value)
 		return;
-	if (xstore_write_shared(l->env->xs, path, value, l->env->own_domid, peer, &err)) {
-		log_link(LOG_WARNING, l->cfg.name, "cannot publish the link's state: %s", err.msg);
+	/* remembered first: a key we wrote but could not remember would stay behind */
+	if (str_set(&l->state_path, path)) {
+		log_link(LOG_WARNING, l->cfg.name, "cannot publish the link's state: out of memory");
 		return;
 	}
-	snprintf(l->state_path, sizeof(l->state_path), "%s", path);
+	if (xstore_write_shared(l->env->xs, path, value, l->env->own_domid, peer, &err)) {
+		log_link(LOG_WARNING, l->cfg.name, "cannot publish the link's state: %s", err.msg);
+		str_set(&l->state_path, NULL);
+		return;
+	}
 	l->state_value = value;
 }
 
@@ -310,6 +315,7 @@ static void peer_find_and_connect(struct link *l, const struct xstore_domain *do
 				  const char *list_err)
 {
 	const struct link_config *cfg = &l->cfg;
+	char path[CONFIG_XS_PATH_MAX + 1];
 	unsigned int server, client;
 	struct error err;
 
@@ -336,10 +342,17 @@ static void peer_find_and_connect(struct link *l, const struct xstore_domain *do
 		xstore_domain_name(l->env->xs, l->peer_domid, l->peer_name);
 	server = link_is_server(l) ? l->env->own_domid : l->peer_domid;
 	client = link_is_server(l) ? l->peer_domid : l->env->own_domid;
-	if (cfg->xs_path[0])
-		snprintf(l->xs_path, sizeof(l->xs_path), "%s", cfg->xs_path);
-	else if (config_default_xs_path(cfg, server, client, l->xs_path, sizeof(l->xs_path)))
-		l->xs_path[0] = '\0';
+	if (cfg->xs_path[0]) {
+		snprintf(path, sizeof(path), "%s", cfg->xs_path);
+	} else if (config_default_xs_path(cfg, server, client, path, sizeof(path))) {
+		fail_lasting(l, "the default XenStore path for domains %u and %u is too long",
+			     server, client);
+		return;
+	}
+	if (str_set(&l->xs_path, path)) {
+		link_fail_retry(l, "out of memory");
+		return;
+	}
 	if (link_is_server(l))
 		channel_offer(l);
 	else
@@ -440,7 +453,7 @@ void link_down(struct link *l, bool error, const char *fmt, ...)
 	}
 	channel_close(l);
 	link_fail_retry(l, "cannot offer the channel again to domain %u at %s: %s", l->peer_domid,
-		   l->xs_path, e.msg[0] ? e.msg : "no channel");
+		   str_or_empty(l->xs_path), e.msg[0] ? e.msg : "no channel");
 }
 
 /* The peer's domain is gone: carrier off until it (or, by name, its successor) is back. */
@@ -656,7 +669,7 @@ void link_on_xenstore_back(struct link *l)
 	if (l->dead)
 		return;
 	/* written again even if unchanged: a xenstored that lost its tree lost it too */
-	l->state_path[0] = '\0';
+	str_set(&l->state_path, NULL);
 	l->state_value = NULL;
 	state_publish(l);
 	provision_forget(&l->prov);
@@ -837,6 +850,9 @@ int link_reconfigure(struct link *l, const struct link_config *cfg, struct error
 void link_free(struct link *l)
 {
 	provision_forget(&l->prov);
+	free(l->xs_path);
+	free(l->watch_path);
+	free(l->state_path);
 	free(l);
 }
 
@@ -891,7 +907,7 @@ void link_status(const struct link *l, struct link_status *st)
 		.peer_known = l->peer_known,
 		.peer_domid = l->peer_domid,
 		.peer_name = l->cfg.peer_is_name ? l->cfg.peer : l->peer_known ? l->peer_name : "",
-		.xs_path = l->xs_path,
+		.xs_path = str_or_empty(l->xs_path),
 		.agreed = l->state == LINK_RUNNING,
 		.lim = l->dp.lim,
 		.st = l->dp.st,
@@ -907,8 +923,8 @@ void link_status(const struct link *l, struct link_status *st)
 		.dev_mtu = l->dev.open ? l->dev.mtu : l->cfg.mtu,
 		.dev_admin_up = l->dev.open && l->dev.admin_up,
 	};
-	st->provision_path = l->prov.path;
-	st->provision_taken = l->prov.path[0] && provision_taken(l);
+	st->provision_path = str_or_empty(l->prov.path);
+	st->provision_taken = l->prov.path && provision_taken(l);
 	if (l->v) {
 		st->ring_read = vchan_ring_read_size(vchan_ring(l->v));
 		st->ring_write = vchan_ring_write_size(vchan_ring(l->v));

@@ -43,12 +43,12 @@ void provision_forget(struct provision_pub *p)
 {
 	free(p->pub);
 	p->pub = NULL;
-	p->path[0] = '\0';
+	str_set(&p->path, NULL);
 }
 
 void provision_withdraw(struct provision_pub *p, struct xstore *xs)
 {
-	if (p->path[0])
+	if (p->path)
 		xstore_rm(xs, p->path, 1);
 	provision_forget(p);
 }
@@ -81,13 +81,19 @@ void provision_sync(struct provision_pub *p, struct xstore *xs, const struct lin
 		return;
 	}
 	config_provision(cfg, self, pub);
-	if (!strcmp(path, p->path) && same_published(pub, p->pub)) {
+	if (!strcmp(path, str_or_empty(p->path)) && same_published(pub, p->pub)) {
 		free(pub);
 		return;
 	}
 	/* a domain gone takes its tree with it; one still there loses ours */
-	if (strcmp(path, p->path))
+	if (strcmp(path, str_or_empty(p->path)))
 		provision_withdraw(p, xs);
+	/* remembered first: a tree we wrote but could not remember would stay behind */
+	if (str_set(&p->path, path)) {
+		log_link(LOG_ERR, cfg->name, "out of memory");
+		free(pub);
+		return;
+	}
 	if (xstore_publish(xs, path, pub->pairs, pub->n, self, *guest, &err)) {
 		log_link(LOG_WARNING, cfg->name, "cannot provision domain %u: %s", *guest, err.msg);
 		free(pub);
@@ -97,7 +103,6 @@ void provision_sync(struct provision_pub *p, struct xstore *xs, const struct lin
 	log_link(LOG_INFO, cfg->name, "provisioned domain %u at %s", *guest, path);
 	free(p->pub);
 	p->pub = pub;
-	snprintf(p->path, sizeof(p->path), "%s", path);
 }
 
 /* --- the watch --------------------------------------------------------------------- */

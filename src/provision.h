@@ -45,7 +45,7 @@ int provision_path(unsigned int guest, const char *link, char *buf, size_t len);
 /* What one link published: pub at path ("": nothing). Zeroed: nothing yet. */
 struct provision_pub {
 	struct config_published *pub;
-	char path[CONFIG_XS_PATH_MAX + 1];
+	char *path;			/* where (util.h str_set): NULL for nowhere */
 };
 
 /*

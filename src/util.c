@@ -105,3 +105,14 @@ bool is_printable(const char *s)
 			return false;
 	return true;
 }
+
+int str_set(char **dst, const char *src)
+{
+	char *copy = NULL;
+
+	if (src && *src && !(copy = strdup(src)))
+		return -1;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}

@@ -2,7 +2,8 @@
 /*
  * The few helpers every part of the programs uses, once: the monotonic clock
  * in milliseconds, strict decimal numbers, sizes as the configuration writes
- * them, and text from elsewhere made safe to print.
+ * them, text from elsewhere made safe to print, and strings held on the heap
+ * for paths that may be long but seldom are.
  *
  * Pure C and libc, no state: the ring, the configuration and the tools may
  * all link it.
@@ -52,5 +53,19 @@ const char *printable(const char *s, char *buf, size_t len);
 
 /* True when every byte of s is printable ASCII. */
 bool is_printable(const char *s);
+
+/*
+ * A string held on the heap, NULL for none: XenStore paths may be 3 KiB
+ * (XENSTORE_ABS_PATH_MAX) but are seldom 100 bytes, and a daemon with many
+ * links should not carry 3 KiB for each. str_set replaces *dst by a copy of
+ * src (NULL or "": none) and frees the old one; -1 when out of memory, which
+ * leaves *dst as it was.
+ */
+int str_set(char **dst, const char *src);
+
+static inline const char *str_or_empty(const char *s)
+{
+	return s ? s : "";
+}
 
 #endif
