@@ -550,6 +550,21 @@ static void read_provisioned(struct daemon *d)
 	d->n_prov = n;
 }
 
+/*
+ * Only a provisioned daemon merges the files' links again without reading
+ * the files (follow_provisioned). Any other reads them on each reload and
+ * has no use for a copy meanwhile: its links hold theirs, and 128 links are
+ * 1.7 MiB less.
+ */
+static void forget_file_cfgs(struct daemon *d)
+{
+	if (d->o->provisioned)
+		return;
+	free(d->file_cfgs);
+	d->file_cfgs = NULL;
+	d->n_file = 0;
+}
+
 /* The files' links as last loaded and the provisioned ones as now, applied. */
 static int run_links(struct daemon *d, bool reload, struct changes *c)
 {
@@ -597,6 +612,7 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 	struct config_error err;
 	struct changes c;
 	char failed[64] = "";
+	int rc;
 	size_t n = 0;
 
 	if (!d->o->config_dir && !d->provisioned) {
@@ -618,7 +634,9 @@ static int reload_links(struct daemon *d, struct strbuf *out)
 		d->file_cfgs = cfgs;
 		d->n_file = n;
 	}
-	if (run_links(d, true, &c)) {
+	rc = run_links(d, true, &c);
+	forget_file_cfgs(d);
+	if (rc) {
 		sb_printf(out, "out of memory");
 		return -1;
 	}
@@ -1020,6 +1038,7 @@ int main(int argc, char **argv)
 	d.n_file = n;
 	log_set_fields(journal_fields, &d);
 	if (!setup(&d) && !start_links(&d, cfgs, n)) {
+		forget_file_cfgs(&d);
 		if (all_failed(&d)) {
 			log_msg(LOG_ERR, "no link can run (%s above): exiting",
 				d.n_links == 1 ? "the reason is" : "each link's reason is");
