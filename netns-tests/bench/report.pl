@@ -296,7 +296,7 @@ if (defined $floor_wake && defined $fig{veth}{ping_avg_us}) {
 
 my $v = $fig{'vchan-tun'};
 my ($T_AGG, $T_MEM, $T_IDLE, $T_RING) = ("$last peers aggregate within 20% of $first",
-	'memory per peer beyond the rings < 1 MiB', 'idle CPU with peers < 0.1% of a core',
+	'memory per peer beyond the rings < 64 KiB', 'idle CPU with peers < 0.1% of a core',
 	'ring stream 64 KiB >= 2x libxenvchan');
 my ($T_STORM, $T_FLOOD) = ('host daemon CPU under a notify storm < 2% of a core',
 	"other link's TCP during a flood >= 0.7x alone");
@@ -311,7 +311,7 @@ my @targets = (
 	[$T_RING, $ring{zero_copy_ratio}, '>=', 2],
 	[$T_AGG, $multi{aggregate_ratio}, '>=', 0.8],
 	[$T_SETUP, $peers{$last}{setup_s}, '<', 5],
-	[$T_MEM, $multi{per_peer_rss_kib}, '<', 1024],
+	[$T_MEM, $multi{per_peer_rss_kib}, '<', 64],
 	[$T_IDLE, $multi{idle}{cpu_pct}, '<', 0.1],
 	[$T_STORM, $notify{cpu_pct}, '<', 2],
 	[$T_FLOOD, $flood{ratio}, '>=', 0.7],
@@ -419,7 +419,7 @@ for my $n (@counts) {
 push @lines, sprintf($vfmt, "$last peers / $first peer" . ($first == 1 ? '' : 's') . ', aggregate',
 	'ratio', num($multi{aggregate_ratio}) . 'x', '>= 0.8x', verdict($T_AGG));
 push @lines, sprintf($vfmt, 'memory per peer beyond the rings, RSS', 'KiB',
-	num($multi{per_peer_rss_kib}) . ' (PSS ' . num($multi{per_peer_pss_kib}) . ')', '< 1024',
+	num($multi{per_peer_rss_kib}) . ' (PSS ' . num($multi{per_peer_pss_kib}) . ')', '< 64',
 	verdict($T_MEM));
 my $i = $multi{idle};
 push @lines, sprintf($vfmt, sprintf('idle, %s peers, %s s: CPU', $i->{peers} // '?',
