@@ -162,17 +162,36 @@ sub memory {
 	};
 }
 
+# Over one aggregate run (cpu.txt: LABEL HOST_TICKS GUEST_TICKS CLOCK_NS IDLE_TICKS):
+# the host daemon's and all guests' daemons' CPU (% of a core) and the
+# machine's idle time (% of all its cores), or () without both samples.
+sub multi_cpu {
+	my %c = map { /^(\S+) (.*)$/ ? ($1 => [split ' ', $2]) : () } split /\n/, slurp($_[0]) // '';
+	my ($b, $e) = @c{qw(before after)};
+	return () unless $b && $e && @$b == 4 && @$e == 4 && $e->[2] > $b->[2];
+	my $ticks = ($e->[2] - $b->[2]) / 1e9 * $meta{clk_tck};
+	return (100 * ($e->[0] - $b->[0]) / $ticks, 100 * ($e->[1] - $b->[1]) / $ticks,
+		100 * ($e->[3] - $b->[3]) / $ticks / $meta{cpus});
+}
+
 my @counts = split ' ', $meta{peers};
 my %peers;
 for my $n (@counts) {
-	my @agg;
+	my (@agg, @host, @guests, @idle);
 	for my $r (1 .. $runs) {
 		my @rates = map { my $e = iperf_json("$raw/multi/$n/$r/$_.json");
 			$e ? received_gbps($e) : undef } 2 .. $n + 1;
 		push @agg, (grep { !defined } @rates) ? undef : sum(@rates);
+		my @cpu = multi_cpu("$raw/multi/$n/$r/cpu.txt");
+		next unless @cpu;
+		push @host, $cpu[0];
+		push @guests, $cpu[1];
+		push @idle, $cpu[2];
 	}
 	my ($added, $setup_ms) = split ' ', slurp("$raw/multi/$n.setup") // '';
 	$peers{$n} = { aggregate_gbps => median(@agg), %{memory("$raw/multi/$n.smaps") // {}},
+		host_daemon_cpu_pct => median(@host), guest_daemons_cpu_pct => median(@guests),
+		machine_idle_pct => median(@idle),
 		added => defined $added ? 0 + $added : undef,
 		setup_s => defined $setup_ms ? $setup_ms / 1000 : undef };
 }
@@ -413,6 +432,9 @@ for my $n (@counts) {
 	push @lines, sprintf($vfmt, "  setup of the $p->{added} new link" . ($p->{added} == 1 ? '' : 's'),
 		's', num($p->{setup_s}), $n == $last ? ('< 5', verdict($T_SETUP)) : ('', ''))
 		if defined $p->{added};
+	push @lines, sprintf($vfmt, "  CPU: host daemon / guests' daemons", '% core',
+		num($p->{host_daemon_cpu_pct}) . ' / ' . num($p->{guest_daemons_cpu_pct}), '', '');
+	push @lines, sprintf($vfmt, "  the machine's idle CPU", '%', num($p->{machine_idle_pct}), '', '');
 	push @lines, sprintf($vfmt, '  daemon RSS (of it rings) / PSS', 'KiB',
 		sprintf('%s (%s) / %s', num($p->{rss_kib}), num($p->{ring_rss_kib}), num($p->{pss_kib})), '', '');
 }

@@ -66,6 +66,9 @@ problems() {
 					for qw(rss_kib pss_kib ring_rss_kib other_rss_kib other_pss_kib);
 				num("peers.$n.added", $p->{added}, 1, 1);
 				num("peers.$n.setup_s", $p->{setup_s}, 0, 60);
+				num("peers.$n.$_", $p->{$_}, 0, 200)
+					for qw(host_daemon_cpu_pct guest_daemons_cpu_pct);
+				num("peers.$n.machine_idle_pct", $p->{machine_idle_pct}, 0, 100);
 			}
 			num("aggregate_ratio", $m->{aggregate_ratio}, 1e-3, 1e3);
 			num($_, $m->{$_}, -1e5, 1e5) for qw(per_peer_rss_kib per_peer_pss_kib);
