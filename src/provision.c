@@ -120,15 +120,21 @@ int provisioned_open(struct provisioned *p, struct xstore *xs, unsigned int self
 	return xstore_watch(xs, p->dir, PROVISION_TOKEN, err);
 }
 
+static void notes_free(struct provision_note **notes, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		free((*notes)[i].name);
+		free((*notes)[i].msg);
+	}
+	free(*notes);
+	*notes = NULL;
+	*n = 0;
+}
+
 void provisioned_close(struct provisioned *p)
 {
-	for (size_t i = 0; i < p->n_notes; i++) {
-		free(p->notes[i].name);
-		free(p->notes[i].msg);
-	}
-	free(p->notes);
-	p->notes = NULL;
-	p->n_notes = 0;
+	notes_free(&p->notes, &p->n_notes);
+	notes_free(&p->held, &p->n_held);
 }
 
 bool provisioned_event(struct provisioned *p, int64_t now)
@@ -170,11 +176,34 @@ bool provisioned_due(struct provisioned *p, int64_t now)
 
 /* --- reports ------------------------------------------------------------------------ */
 
+/* Appends copies of name and msg, seen; false when out of memory. */
+static bool note_add(struct provision_note **notes, size_t *n, const char *name, const char *msg)
+{
+	struct provision_note *more = realloc(*notes, (*n + 1) * sizeof(*more));
+
+	if (!more)
+		return false;
+	*notes = more;
+	more[*n] = (struct provision_note){ strdup(name), strdup(msg), true };
+	if (!more[*n].name || !more[*n].msg) {
+		free(more[*n].name);
+		free(more[*n].msg);
+		return false;
+	}
+	(*n)++;
+	return true;
+}
+
 void provisioned_reject(struct provisioned *p, const char *name, const char *msg)
 {
-	struct provision_note *notes;
 	char safe[4 * CONFIG_NAME_MAX + 1];
 
+	/* what a read that may yet prove torn saw is not news yet */
+	if (p->holding) {
+		if (!note_add(&p->held, &p->n_held, name, msg))
+			log_msg(LOG_ERR, "out of memory");
+		return;
+	}
 	for (size_t i = 0; i < p->n_notes; i++) {
 		if (strcmp(p->notes[i].name, name))
 			continue;
@@ -185,17 +214,7 @@ void provisioned_reject(struct provisioned *p, const char *name, const char *msg
 	}
 	log_msg(LOG_WARNING, "provisioned link '%s' ignored: %s",
 		printable(name, safe, sizeof(safe)), msg);
-	notes = realloc(p->notes, (p->n_notes + 1) * sizeof(*notes));
-	if (!notes)
-		return;
-	p->notes = notes;
-	notes[p->n_notes] = (struct provision_note){ strdup(name), strdup(msg), true };
-	if (!notes[p->n_notes].name || !notes[p->n_notes].msg) {
-		free(notes[p->n_notes].name);
-		free(notes[p->n_notes].msg);
-		return;
-	}
-	p->n_notes++;
+	note_add(&p->notes, &p->n_notes, name, msg);
 }
 
 void provisioned_done(struct provisioned *p)
@@ -306,37 +325,67 @@ out:
 	return ret;
 }
 
-int provisioned_read(struct provisioned *p, struct link_config **links, size_t *n)
-{
+struct reading {
+	struct provisioned *p;
 	struct link_config *list;
+	size_t n;
+};
+
+/* One look at every link, from the start: the last one may have been torn. */
+static int read_all(struct xstore *xs, void *arg)
+{
+	struct reading *r = arg;
+	struct provisioned *p = r->p;
 	char **names = NULL;
 	unsigned int count = 0;
-	int rc;
 
-	*links = NULL;
-	*n = 0;
-	for (size_t i = 0; i < p->n_notes; i++)
-		p->notes[i].seen = false;
-	rc = xstore_list(p->xs, p->dir, &names, &count);
-	if (rc < 0) {
-		log_msg(LOG_WARNING, "cannot list %s: %s", p->dir, strerror(errno));
+	free(r->list);
+	r->list = NULL;
+	r->n = 0;
+	notes_free(&p->held, &p->n_held);
+	if (xstore_list(xs, p->dir, &names, &count) < 0)
 		return -1;
-	}
 	if (count > CONFIG_MAX_LINKS) {
 		reject(p, "*", "more than %u links under %s: the rest are ignored",
 		       CONFIG_MAX_LINKS, p->dir);
 		count = CONFIG_MAX_LINKS;
 	}
-	list = calloc(count ? count : 1, sizeof(*list));
-	if (!list) {
+	r->list = calloc(count ? count : 1, sizeof(*r->list));
+	if (!r->list) {
 		free(names);
-		log_msg(LOG_ERR, "out of memory");
+		errno = ENOMEM;
 		return -1;
 	}
 	for (unsigned int i = 0; i < count; i++)
-		if (read_link(p, names[i], &list[*n]) > 0)
-			(*n)++;
+		if (read_link(p, names[i], &r->list[r->n]) > 0)
+			r->n++;
 	free(names);
-	*links = list;
+	return 0;
+}
+
+int provisioned_read(struct provisioned *p, struct link_config **links, size_t *n)
+{
+	struct reading r = { .p = p };
+	int rc;
+
+	*links = NULL;
+	*n = 0;
+	p->holding = true;
+	rc = xstore_snapshot(p->xs, read_all, &r);
+	p->holding = false;
+	if (rc) {
+		log_msg(LOG_WARNING, "cannot read %s: %s", p->dir,
+			errno == EAGAIN ? "it changed during every try" : strerror(errno));
+		notes_free(&p->held, &p->n_held);
+		free(r.list);
+		return -1;
+	}
+	for (size_t i = 0; i < p->n_notes; i++)
+		p->notes[i].seen = false;
+	for (size_t i = 0; i < p->n_held; i++)
+		provisioned_reject(p, p->held[i].name, p->held[i].msg);
+	notes_free(&p->held, &p->n_held);
+	*links = r.list;
+	*n = r.n;
 	return 0;
 }

@@ -73,6 +73,10 @@ struct provisioned {
 	struct watch_pace pace;
 	struct provision_note *notes;	/* links ignored, as last reported */
 	size_t n_notes;
+	/* a read's reports, held until it is known to be of one moment */
+	bool holding;
+	struct provision_note *held;
+	size_t n_held;
 };
 
 /* Watches SELF's directory (the first event comes at once). 0, or -1 with err. */
@@ -89,9 +93,11 @@ bool provisioned_due(struct provisioned *p, int64_t now);
 
 /*
  * The links there, as a new array the caller frees, each finished and
- * marked provisioned. Starts a new round of reports: a link ignored is
- * logged if it was not ignored for the same reason in the last round. 0, or
- * -1 when the directory cannot be read (the caller keeps what it has).
+ * marked provisioned, all as of one moment (xstore_snapshot): never half of
+ * a change the provisioner made in one transaction. Starts a new round of
+ * reports: a link ignored is logged if it was not ignored for the same
+ * reason in the last round. 0, or -1 when the directory cannot be read (the
+ * caller keeps what it has).
  */
 int provisioned_read(struct provisioned *p, struct link_config **links, size_t *n);
 

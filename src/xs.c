@@ -44,6 +44,7 @@ struct xstore_watch {
 struct xstore {
 	struct xs_handle *h;
 	bool lost;			/* requests fail until reconnected */
+	xs_transaction_t snapshot;	/* xstore_snapshot's: XBT_NULL outside one */
 
 	int wake_fd;			/* eventfd: readable while something is pending */
 	pthread_t reader;
@@ -292,7 +293,7 @@ int xstore_next_event(struct xstore *xs, char *token, size_t len)
 static char *read_string(struct xstore *xs, const char *path)
 {
 	unsigned int len;
-	char *s = xs_read(xs->h, XBT_NULL, path, &len);
+	char *s = xs_read(xs->h, xs->snapshot, path, &len);
 
 	if (s && strlen(s) != len) {
 		free(s);
@@ -518,10 +519,33 @@ int xstore_publish(struct xstore *xs, const char *dir, const struct config_pair 
 	return 0;
 }
 
+struct snapshot {
+	int (*fn)(struct xstore *xs, void *arg);
+	void *arg;
+};
+
+static int do_snapshot(struct xstore *xs, xs_transaction_t t, const void *arg)
+{
+	const struct snapshot *s = arg;
+	int rc;
+
+	xs->snapshot = t;
+	rc = s->fn(xs, s->arg);
+	xs->snapshot = XBT_NULL;
+	return rc;
+}
+
+int xstore_snapshot(struct xstore *xs, int (*fn)(struct xstore *xs, void *arg), void *arg)
+{
+	struct snapshot s = { fn, arg };
+
+	return in_transaction(xs, do_snapshot, &s);
+}
+
 int xstore_list(struct xstore *xs, const char *path, char ***names, unsigned int *n)
 {
 	*n = 0;
-	*names = xs_directory(xs->h, XBT_NULL, path, n);
+	*names = xs_directory(xs->h, xs->snapshot, path, n);
 	if (*names)
 		return 1;
 	return errno == ENOENT || errno == EACCES ? 0 : -1;
@@ -530,7 +554,7 @@ int xstore_list(struct xstore *xs, const char *path, char ***names, unsigned int
 int xstore_read_owned(struct xstore *xs, const char *path, char **value, unsigned int *owner)
 {
 	unsigned int n = 0;
-	struct xs_permissions *perms = xs_get_permissions(xs->h, XBT_NULL, path, &n);
+	struct xs_permissions *perms = xs_get_permissions(xs->h, xs->snapshot, path, &n);
 
 	*value = NULL;
 	if (!perms || !n) {

@@ -125,6 +125,15 @@ int xstore_publish(struct xstore *xs, const char *dir, const struct config_pair 
 		   size_t n, unsigned int owner, unsigned int reader, struct error *err);
 
 /*
+ * fn's reads (xstore_list, xstore_read_owned) as of one moment: fn runs in a
+ * transaction, and from the start again when a write to what it read ended
+ * that, 16 times at most (XS_RETRIES). A writer's transaction is seen whole or not
+ * at all, never a mix of old and new keys. fn returns 0, or -1 with errno,
+ * which ends the tries. 0, or -1 with errno (EAGAIN: in conflict each time).
+ */
+int xstore_snapshot(struct xstore *xs, int (*fn)(struct xstore *xs, void *arg), void *arg);
+
+/*
  * The names under path, as one block for free(*names): 1; 0 when path is
  * not there or not ours to read; -1 on other errors, with errno.
  */

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# A provisioned guest reads its provisioner's tree as of one moment
+# (xstore_snapshot): dom0 swaps the addresses of two links, a and z, in one
+# transaction, over and over, with eight links between them. A guest that
+# read a before a swap and z after it would see one address on both, take it
+# for a clash and stop z. It never does; and it did read while dom0 wrote.
+# shellcheck source=SCRIPTDIR/../lib.sh
+# shellcheck disable=SC2154,SC2317,SC2119 # spawn sets variables by name; sim_start takes no $1
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=SCRIPTDIR/../daemon-lib.sh
+. "$TOP/netns-tests/daemon-lib.sh"
+
+P=/local/domain/5/device/vchan-tun
+LINKS=(a m0 m1 m2 m3 m4 m5 m6 m7 z)
+SWAPS=300
+
+sim_start
+sim_domain 5 web
+netns_add NG
+xs() { sim_exec 0 - "$@"; }
+
+# Every link a client of dom0 with a device of its own; a and z have addresses.
+pairs=()
+for l in "${LINKS[@]}"; do
+	pairs+=("$P/$l/peer" 0 "$P/$l/role" client "$P/$l/interface" "p-$l")
+done
+run_ok "dom0 provisions ${#LINKS[@]} links" xs xenstore-write "${pairs[@]}" \
+	"$P/a/address" 10.66.1.1/32 "$P/z/address" 10.66.2.1/32
+run_ok "owned by dom0, readable by the guest alone" xs xenstore-chmod -r "$P" n0 r5
+
+daemon dg guest 5 "$NG" --provisioned
+links_are() { [ "$(ctl guest status | head -n 1)" = "domain 5, $1 links" ]; }
+wait_for 10 links_are ${#LINKS[@]}
+ok $? "the guest takes all ${#LINKS[@]}" || bail_out "$(ctl guest status)"
+reads_before=$(grep -c 'provisioned links changed' "$WORK/guest.log")
+
+# dom0 swaps a's and z's addresses in one transaction (xenstore-write with
+# more than one pair), SWAPS times; an even count ends where it began.
+spawn swapper "$WORK/swapper.log" bash -c '
+	for ((i = 0; i < $3; i++)); do
+		if ((i % 2)); then x=10.66.1.1/32 y=10.66.2.1/32; else x=10.66.2.1/32 y=10.66.1.1/32; fi
+		"$1" exec 0 -- xenstore-write "$2/a/address" "$x" "$2/z/address" "$y" || exit 1
+	done' _ "$XENSIM" "$P" "$SWAPS"
+reap "$swapper" 120
+ok $? "dom0 swapped the addresses $SWAPS times"
+
+reads=$(($(grep -c 'provisioned links changed' "$WORK/guest.log") - reads_before))
+ok $((reads < 10)) "the guest read the tree while dom0 wrote it ($reads reads that changed links)"
+is "$(grep -c 'ignored' "$WORK/guest.log")" 0 "it never saw one address on both links"
+addr_of() { ip netns exec "$NG" ip -o -4 addr show dev "$1" | awk '{ print $4 }'; }
+both_back() { [ "$(addr_of p-a)" = 10.66.1.1/32 ] && [ "$(addr_of p-z)" = 10.66.2.1/32 ]; }
+wait_for 10 both_back
+ok $? "it ends with dom0's last addresses: a $(addr_of p-a), z $(addr_of p-z)"
+wait_for 5 links_are ${#LINKS[@]}
+ok $? "and all ${#LINKS[@]} links"
+
+done_testing
