@@ -70,9 +70,9 @@ struct daemon {
 	struct link **links;		/* by name, as the configuration lists them */
 	size_t n_links;
 
-	/* the links of the files (or the options), and the provisioned ones, as last read */
-	struct link_config *file_cfgs, *prov_cfgs;
-	size_t n_file, n_prov;
+	/* the links of the files (or the options) as last read; prov has its own */
+	struct link_config *file_cfgs;
+	size_t n_file;
 	bool provisioned;		/* following XenStore: prov is open */
 	struct provisioned prov;
 	struct link *starting;		/* in link_start, not in links yet: for its log fields */
@@ -485,71 +485,6 @@ static int apply_links(struct daemon *d, const struct link_config *cfgs, size_t 
 	return 0;
 }
 
-/* Why a provisioned link cannot run beside one before it; false when it can. */
-static bool provision_clash(const struct link_config *before, const struct link_config *p,
-			    struct config_error *err)
-{
-	size_t len;
-
-	if (!strcmp(before->name, p->name)) {
-		snprintf(err->msg, sizeof(err->msg), "%.400s: link '%s' is also configured in "
-			 "%.400s: the provisioned one is not started", p->source, p->name,
-			 before->source[0] ? before->source : "the command line");
-		return true;
-	}
-	if (!config_link_clash(before, p, err))
-		return false;
-	len = strlen(err->msg);
-	snprintf(err->msg + len, sizeof(err->msg) - len, ": the provisioned one is not started");
-	return true;
-}
-
-/*
- * The links to run: the files' (or the options'), then each provisioned one
- * that clashes with none before it. A clash is the provisioned link's
- * error, reported once (provisioned_reject): never a silent winner.
- */
-static int merge_links(struct daemon *d, struct link_config **out, size_t *n)
-{
-	struct link_config *all = calloc(d->n_file + d->n_prov + 1, sizeof(*all));
-	struct config_error err;
-
-	*out = all;
-	*n = 0;
-	if (!all)
-		return -1;
-	if (d->n_file)
-		memcpy(all, d->file_cfgs, d->n_file * sizeof(*all));
-	*n = d->n_file;
-	for (size_t i = 0; i < d->n_prov; i++) {
-		const struct link_config *p = &d->prov_cfgs[i];
-		bool clash = false;
-
-		for (size_t j = 0; j < *n && !clash; j++)
-			clash = provision_clash(&all[j], p, &err);
-		if (clash)
-			provisioned_reject(&d->prov, p->name, err.msg);
-		else
-			all[(*n)++] = *p;
-	}
-	if (d->provisioned)
-		provisioned_done(&d->prov);
-	return 0;
-}
-
-/* The provisioned links as XenStore has them now; if it cannot say, those of the last look. */
-static void read_provisioned(struct daemon *d)
-{
-	struct link_config *cfgs;
-	size_t n;
-
-	if (!d->provisioned || provisioned_read(&d->prov, &cfgs, &n))
-		return;
-	free(d->prov_cfgs);
-	d->prov_cfgs = cfgs;
-	d->n_prov = n;
-}
-
 /*
  * Only a provisioned daemon merges the files' links again without reading
  * the files (follow_provisioned). Any other reads them on each reload and
@@ -572,11 +507,10 @@ static int run_links(struct daemon *d, bool reload, struct changes *c)
 	size_t n;
 	int rc;
 
-	read_provisioned(d);
-	if (merge_links(d, &all, &n)) {
-		free(all);
+	if (d->provisioned)
+		provisioned_read(&d->prov);
+	if (provisioned_merge(d->provisioned ? &d->prov : NULL, d->file_cfgs, d->n_file, &all, &n))
 		return -1;
-	}
 	rc = apply_links(d, all, n, reload, c);
 	if (!rc)
 		warn_grant_budget(all, n);
@@ -955,24 +889,13 @@ static int listen_kernel(struct daemon *d, struct error *err)
  */
 static int setup_provisioned(struct daemon *d)
 {
-	unsigned int self = d->env.own_domid, by = d->o->provisioned_by;
 	struct error err;
 
-	if (!self) {
-		log_msg(LOG_ERR, "--provisioned: this is domain 0, which provisions others and "
-			"takes links from nobody");
-		return -1;
-	}
-	if (by == self) {
-		log_msg(LOG_ERR, "--provisioned-by %u: that is this domain", by);
-		return -1;
-	}
-	if (provisioned_open(&d->prov, d->env.xs, self, by, &err)) {
+	if (provisioned_open(&d->prov, d->env.xs, d->env.own_domid, d->o->provisioned_by, &err)) {
 		log_msg(LOG_ERR, "%s", err.msg);
 		return -1;
 	}
 	d->provisioned = true;
-	log_msg(LOG_INFO, "following the links domain %u provisions at %s", by, d->prov.dir);
 	return 0;
 }
 
@@ -1005,7 +928,6 @@ static void teardown(struct daemon *d)
 	stop_links(d, "shutting down");
 	free(d->links);
 	free(d->file_cfgs);
-	free(d->prov_cfgs);
 	if (d->provisioned)
 		provisioned_close(&d->prov);
 	control_close(d->ctl);

@@ -110,6 +110,11 @@ void provision_sync(struct provision_pub *p, struct xstore *xs, const struct lin
 int provisioned_open(struct provisioned *p, struct xstore *xs, unsigned int self,
 		     unsigned int by, struct error *err)
 {
+	if (!self)
+		return error_set(err, EINVAL, "--provisioned: this is domain 0, which provisions "
+				 "others and takes links from nobody");
+	if (by == self)
+		return error_set(err, EINVAL, "--provisioned-by %u: that is this domain", by);
 	memset(p, 0, sizeof(*p));
 	p->xs = xs;
 	p->self = self;
@@ -117,7 +122,10 @@ int provisioned_open(struct provisioned *p, struct xstore *xs, unsigned int self
 	snprintf(p->dir, sizeof(p->dir), "/local/domain/%u/" CONFIG_PROVISION_DIR, self);
 	watch_pace_init(&p->pace, WATCH_BURST, WATCH_INTERVAL_MS);
 	/* xenstored lets us watch what is not there yet: it fires when dom0 creates it */
-	return xstore_watch(xs, p->dir, PROVISION_TOKEN, err);
+	if (xstore_watch(xs, p->dir, PROVISION_TOKEN, err))
+		return -1;
+	log_msg(LOG_INFO, "following the links domain %u provisions at %s", by, p->dir);
+	return 0;
 }
 
 static void notes_free(struct provision_note **notes, size_t *n)
@@ -133,6 +141,9 @@ static void notes_free(struct provision_note **notes, size_t *n)
 
 void provisioned_close(struct provisioned *p)
 {
+	free(p->links);
+	p->links = NULL;
+	p->n_links = 0;
 	notes_free(&p->notes, &p->n_notes);
 	notes_free(&p->held, &p->n_held);
 }
@@ -363,13 +374,11 @@ static int read_all(struct xstore *xs, void *arg)
 	return 0;
 }
 
-int provisioned_read(struct provisioned *p, struct link_config **links, size_t *n)
+void provisioned_read(struct provisioned *p)
 {
 	struct reading r = { .p = p };
 	int rc;
 
-	*links = NULL;
-	*n = 0;
 	p->holding = true;
 	rc = xstore_snapshot(p->xs, read_all, &r);
 	p->holding = false;
@@ -378,14 +387,63 @@ int provisioned_read(struct provisioned *p, struct link_config **links, size_t *
 			errno == EAGAIN ? "it changed during every try" : strerror(errno));
 		notes_free(&p->held, &p->n_held);
 		free(r.list);
-		return -1;
+		return;
 	}
 	for (size_t i = 0; i < p->n_notes; i++)
 		p->notes[i].seen = false;
 	for (size_t i = 0; i < p->n_held; i++)
 		provisioned_reject(p, p->held[i].name, p->held[i].msg);
 	notes_free(&p->held, &p->n_held);
-	*links = r.list;
-	*n = r.n;
+	free(p->links);
+	p->links = r.list;
+	p->n_links = r.n;
+}
+
+/* Why a provisioned link cannot run beside one before it; false when it can. */
+static bool clash(const struct link_config *before, const struct link_config *p,
+		  struct config_error *err)
+{
+	size_t len;
+
+	if (!strcmp(before->name, p->name)) {
+		snprintf(err->msg, sizeof(err->msg), "%.400s: link '%s' is also configured in "
+			 "%.400s: the provisioned one is not started", p->source, p->name,
+			 before->source[0] ? before->source : "the command line");
+		return true;
+	}
+	if (!config_link_clash(before, p, err))
+		return false;
+	len = strlen(err->msg);
+	snprintf(err->msg + len, sizeof(err->msg) - len, ": the provisioned one is not started");
+	return true;
+}
+
+int provisioned_merge(struct provisioned *p, const struct link_config *own, size_t n_own,
+		      struct link_config **out, size_t *n)
+{
+	const struct link_config *prov = p ? p->links : NULL;
+	size_t n_prov = p ? p->n_links : 0;
+	struct link_config *all = calloc(n_own + n_prov + 1, sizeof(*all));
+	struct config_error err;
+
+	*out = all;
+	*n = 0;
+	if (!all)
+		return -1;
+	if (n_own)
+		memcpy(all, own, n_own * sizeof(*all));
+	*n = n_own;
+	for (size_t i = 0; i < n_prov; i++) {
+		bool clashes = false;
+
+		for (size_t j = 0; j < *n && !clashes; j++)
+			clashes = clash(&all[j], &prov[i], &err);
+		if (clashes)
+			provisioned_reject(p, prov[i].name, err.msg);
+		else
+			all[(*n)++] = prov[i];
+	}
+	if (p)
+		provisioned_done(p);
 	return 0;
 }

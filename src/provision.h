@@ -71,6 +71,8 @@ struct provisioned {
 	unsigned int self, by;
 	char dir[64];			/* /local/domain/SELF/device/vchan-tun */
 	struct watch_pace pace;
+	struct link_config *links;	/* as last read (provisioned_read) */
+	size_t n_links;
 	struct provision_note *notes;	/* links ignored, as last reported */
 	size_t n_notes;
 	/* a read's reports, held until it is known to be of one moment */
@@ -79,7 +81,10 @@ struct provisioned {
 	size_t n_held;
 };
 
-/* Watches SELF's directory (the first event comes at once). 0, or -1 with err. */
+/*
+ * Watches SELF's directory (the first event comes at once). 0, or -1 with
+ * err: domain 0 is never provisioned, nor a domain by itself.
+ */
 int provisioned_open(struct provisioned *p, struct xstore *xs, unsigned int self,
 		     unsigned int by, struct error *err);
 void provisioned_close(struct provisioned *p);
@@ -92,19 +97,30 @@ int64_t provisioned_deadline(const struct provisioned *p);
 bool provisioned_due(struct provisioned *p, int64_t now);
 
 /*
- * The links there, as a new array the caller frees, each finished and
- * marked provisioned, all as of one moment (xstore_snapshot): never half of
- * a change the provisioner made in one transaction. Starts a new round of
+ * Reads the links there into p->links, each finished and marked
+ * provisioned, all as of one moment (xstore_snapshot): never half of a
+ * change the provisioner made in one transaction. Starts a new round of
  * reports: a link ignored is logged if it was not ignored for the same
- * reason in the last round. 0, or -1 when the directory cannot be read (the
- * caller keeps what it has).
+ * reason in the last round. When the directory cannot be read, p->links
+ * stays as it was, and the log says why.
  */
-int provisioned_read(struct provisioned *p, struct link_config **links, size_t *n);
+void provisioned_read(struct provisioned *p);
 
 /* A link of the round ignored for a reason of the caller's (msg: one line). */
 void provisioned_reject(struct provisioned *p, const char *name, const char *msg);
 
 /* The round is over: links no longer ignored are forgotten, to be reported again. */
 void provisioned_done(struct provisioned *p);
+
+/*
+ * The links to run, as a new array the caller frees: own (a program's files
+ * or options), then each of p->links that clashes with none before it (name,
+ * interface, a local address, an explicit XenStorePath). A clash is the
+ * provisioned link's error, reported through provisioned_reject(): never a
+ * silent winner. Ends the round (provisioned_done()). p NULL: own alone,
+ * for a program that is not provisioned. 0, or -1 when out of memory.
+ */
+int provisioned_merge(struct provisioned *p, const struct link_config *own, size_t n_own,
+		      struct link_config **out, size_t *n);
 
 #endif
