@@ -78,11 +78,11 @@ all: programs
 obj = $(patsubst %.c,$(B)/obj/%.o,$(sort $(1)))
 
 VCHAN_SRCS  := src/vchan/ring.c src/vchan/setup.c src/util.c
-COMMON_SRCS := src/config.c src/config-file.c src/config-msg.c src/config-provision.c src/xs.c src/netlink.c \
-               src/loop.c src/event.c src/log.c src/strbuf.c src/sd-notify.c src/pace.c \
-               src/util.c
+COMMON_SRCS := src/config.c src/config-file.c src/config-msg.c src/config-provision.c src/provision.c \
+               src/xs.c src/netlink.c src/loop.c src/event.c src/log.c src/strbuf.c src/sd-notify.c \
+               src/pace.c src/util.c
 DAEMON_SRCS := src/daemon.c src/link.c src/channel.c src/datapath.c src/device.c src/filter.c src/status.c \
-               src/control.c src/frame.c src/tun.c src/provision.c $(COMMON_SRCS) \
+               src/control.c src/frame.c src/tun.c $(COMMON_SRCS) \
                $(VCHAN_SRCS)
 WATCH_SRCS  := src/watch.c src/hook.c src/frame.c src/vchan/ring.c $(COMMON_SRCS)
 CTL_SRCS    := src/ctl.c src/strbuf.c src/util.c

@@ -154,11 +154,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->check = true;
 			break;
 		case OPT_PROVISIONED_BY:
-			if (config_parse_domid(optarg, &o->provisioned_by))
-				config_fail("--provisioned-by '%.64s': expected a domain id from 0 to %u",
-					    optarg, CONFIG_DOMID_MAX);
-			o->provisioned = true;
-			break;
+			o->provisioned_by = provisioned_by_option(PROG, optarg);
+			/* fall through */
 		case OPT_PROVISIONED:
 			o->provisioned = true;
 			break;

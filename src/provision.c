@@ -107,6 +107,16 @@ void provision_sync(struct provision_pub *p, struct xstore *xs, const struct lin
 
 /* --- the watch --------------------------------------------------------------------- */
 
+unsigned int provisioned_by_option(const char *prog, const char *value)
+{
+	unsigned int by;
+
+	if (config_parse_domid(value, &by))
+		exit_config_error(prog, "--provisioned-by '%.64s': expected a domain id from 0 to %u",
+				  value, CONFIG_DOMID_MAX);
+	return by;
+}
+
 int provisioned_open(struct provisioned *p, struct xstore *xs, unsigned int self,
 		     unsigned int by, struct error *err)
 {

@@ -81,6 +81,9 @@ struct provisioned {
 	size_t n_held;
 };
 
+/* --provisioned-by's value for program prog; a bad one ends it with status 2. */
+unsigned int provisioned_by_option(const char *prog, const char *value);
+
 /*
  * Watches SELF's directory (the first event comes at once). 0, or -1 with
  * err: domain 0 is never provisioned, nor a domain by itself.

@@ -10,7 +10,13 @@
  * the domain is gone, it sets it down and runs `down`. It sees links only
  * through XenStore and netlink, never through the ring.
  *
- *   vchan-tun-watch [--config-dir DIR] [--hooks-dir DIR] [--hook-timeout SECONDS] [-v]
+ *   vchan-tun-watch [--config-dir DIR] [--provisioned [--provisioned-by DOMID]]
+ *                   [--hooks-dir DIR] [--hook-timeout SECONDS] [-v]
+ *
+ * Its links are those of the files and, with --provisioned, those its
+ * provisioner publishes for this domain (provision.h), merged by the
+ * daemon's rules: a guest whose daemon is provisioned has its watcher follow
+ * the same links, and runs their hooks (routes to its PeerRoutes).
  *
  * One process, one event loop (loop.h): signals, XenStore, and each running
  * hook's pidfd, output pipe and timerfd. Hooks of one link run one after the
@@ -50,6 +56,7 @@
 #include "loop.h"
 #include "netlink.h"
 #include "pace.h"
+#include "provision.h"
 #include "sd-notify.h"
 #include "strbuf.h"
 #include "util.h"
@@ -68,10 +75,13 @@
 #define TOKEN_PEER		"peer:"
 #define TOKEN_MAX		(CONFIG_NAME_MAX + 8)
 
-enum { OPT_CONFIG_DIR = 0x100, OPT_HOOKS_DIR, OPT_HOOK_TIMEOUT };
+enum { OPT_CONFIG_DIR = 0x100, OPT_HOOKS_DIR, OPT_HOOK_TIMEOUT, OPT_PROVISIONED,
+       OPT_PROVISIONED_BY };
 
 struct opts {
-	const char *config_dir;
+	const char *config_dir;		/* NULL: none (--provisioned without --config-dir) */
+	bool provisioned;		/* links from XenStore too */
+	unsigned int provisioned_by;	/* whose nodes are trusted there */
 	const char *hooks_dir;
 	unsigned int hook_timeout;	/* seconds */
 	bool verbose;
@@ -120,6 +130,11 @@ struct watcher {
 
 	struct wlink **links;
 	size_t n_links;
+	/* the files' links as last read; prov has the provisioned ones */
+	struct link_config *file_cfgs;
+	size_t n_file;
+	bool provisioned;		/* following XenStore: prov is open */
+	struct provisioned prov;
 	struct wlink **retired;		/* gone from the configuration, a hook still running */
 	size_t n_retired, cap_retired;
 	bool stop;
@@ -128,12 +143,18 @@ struct watcher {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: " PROG " [--config-dir DIR] [--hooks-dir DIR] [--hook-timeout SECONDS] [-v]\n"
+		"usage: " PROG " [--config-dir DIR] [--provisioned [--provisioned-by DOMID]]\n"
+		"                       [--hooks-dir DIR] [--hook-timeout SECONDS] [-v]\n"
 		"\n"
 		"Brings vchan-tun links up and down as the daemons at both ends connect and\n"
 		"part, and runs a hook for each change.\n"
 		"\n"
-		"  --config-dir DIR        the links, one per DIR/NAME.conf (default " CONFIG_DEFAULT_DIR ")\n"
+		"  --config-dir DIR        the links, one per DIR/NAME.conf (default " CONFIG_DEFAULT_DIR
+		",\n"
+		"                          none with --provisioned)\n"
+		"  --provisioned           also the links domain 0 publishes for this domain in XenStore,\n"
+		"                          as vchan-tund --provisioned runs them\n"
+		"  --provisioned-by DOMID  the domain whose links to take instead of domain 0\n"
 		"  --hooks-dir DIR         where the default hook, " DEFAULT_HOOK ", is\n"
 		"                          (default " DEFAULT_HOOKS_DIR ")\n"
 		"  --hook-timeout SECONDS  a hook running longer is killed (default %d, at most %d)\n"
@@ -141,7 +162,7 @@ static void usage(FILE *f)
 		"  -h, --help              this text\n"
 		"  --version               the version, and exit\n"
 		"\n"
-		"SIGHUP re-reads DIR; SIGTERM or SIGINT ends the watcher and leaves every link as it is.\n"
+		"SIGHUP re-reads DIR (and the provisioned links); SIGTERM or SIGINT ends the watcher and leaves every link as it is.\n"
 		"Exit status: 0 when stopped by a signal, 1 when it cannot run, 2 on bad options or\n"
 		"configuration.\n",
 		HOOK_TIMEOUT_DEFAULT, HOOK_TIMEOUT_MAX);
@@ -166,14 +187,16 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "config-dir", required_argument, NULL, OPT_CONFIG_DIR },
 		{ "hooks-dir", required_argument, NULL, OPT_HOOKS_DIR },
 		{ "hook-timeout", required_argument, NULL, OPT_HOOK_TIMEOUT },
+		{ "provisioned", no_argument, NULL, OPT_PROVISIONED },
+		{ "provisioned-by", required_argument, NULL, OPT_PROVISIONED_BY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool dir_given = false;
 	int ch;
 
-	o->config_dir = CONFIG_DEFAULT_DIR;
 	o->hooks_dir = DEFAULT_HOOKS_DIR;
 	o->hook_timeout = HOOK_TIMEOUT_DEFAULT;
 	opterr = 0;
@@ -181,6 +204,13 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		switch (ch) {
 		case OPT_CONFIG_DIR:
 			o->config_dir = optarg;
+			dir_given = true;
+			break;
+		case OPT_PROVISIONED_BY:
+			o->provisioned_by = provisioned_by_option(PROG, optarg);
+			/* fall through */
+		case OPT_PROVISIONED:
+			o->provisioned = true;
 			break;
 		case OPT_HOOKS_DIR:
 			o->hooks_dir = optarg;
@@ -207,6 +237,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	if (optind < argc)
 		config_fail("unexpected argument '%s': the links come from --config-dir",
 			    argv[optind]);
+	/* a provisioned guest may have no files at all: it reads a directory only if told */
+	if (!dir_given && !o->provisioned)
+		o->config_dir = CONFIG_DEFAULT_DIR;
 }
 
 /* --- hooks --------------------------------------------------------------------------- */
@@ -631,6 +664,8 @@ static struct watcher *watcher_of(struct loop *lp)
 	return lp->ctx;
 }
 
+static void follow_provisioned(struct watcher *w);
+
 static void on_watch(struct loop *lp, const char *token)
 {
 	struct watcher *w = watcher_of(lp);
@@ -638,6 +673,9 @@ static void on_watch(struct loop *lp, const char *token)
 
 	if (w->stop)
 		return;
+	if (w->provisioned && (!strcmp(token, XSTORE_TOKEN_ALL) || !strcmp(token, PROVISION_TOKEN)) &&
+	    provisioned_event(&w->prov, now_ms()))
+		follow_provisioned(w);
 	if (!strcmp(token, XSTORE_TOKEN_ALL)) {
 		for (size_t i = 0; i < w->n_links; i++) {
 			on_own_key(w->links[i]);
@@ -732,33 +770,18 @@ static void link_change(struct wlink *l, const struct link_config *cfg)
 	l->up = false;
 }
 
-static int load_config(struct watcher *w, struct link_config **cfgs, size_t *n)
+struct changes {
+	size_t added, changed, removed;
+};
+
+/* The links by name; a changed one is taken as described at link_change(). */
+static int apply(struct watcher *w, const struct link_config *cfgs, size_t n, struct changes *c)
 {
-	struct config_error err;
+	struct wlink **links = calloc(n ? n : 1, sizeof(*links));
 
-	if (!config_load_dir(w->o->config_dir, cfgs, n, &err))
-		return 0;
-	log_msg(LOG_ERR, "%s", err.msg);
-	return -1;
-}
-
-/* SIGHUP: links by name; a changed one is taken as described at link_change(). */
-static void reload(struct watcher *w)
-{
-	size_t n = 0, added = 0, changed = 0, removed = 0;
-	struct link_config *cfgs = NULL;
-	struct wlink **links;
-
-	if (load_config(w, &cfgs, &n)) {
-		log_msg(LOG_ERR, "reload failed: keeping the running configuration");
-		return;
-	}
-	links = calloc(n ? n : 1, sizeof(*links));
-	if (!links) {
-		log_msg(LOG_ERR, "reload failed: out of memory");
-		free(cfgs);
-		return;
-	}
+	*c = (struct changes){ 0 };
+	if (!links)
+		return -1;
 	for (size_t i = 0; i < w->n_links; i++) {
 		bool kept = false;
 
@@ -766,7 +789,7 @@ static void reload(struct watcher *w)
 			kept = !strcmp(cfgs[j].name, w->links[i]->cfg.name);
 		if (!kept) {
 			link_retire(w->links[i]);
-			removed++;
+			c->removed++;
 		}
 	}
 	for (size_t j = 0; j < n; j++) {
@@ -774,10 +797,10 @@ static void reload(struct watcher *w)
 
 		if (l && !config_watch_equal(&l->cfg, &cfgs[j])) {
 			link_change(l, &cfgs[j]);
-			changed++;
+			c->changed++;
 		} else if (!l) {
 			l = wlink_new(w, &cfgs[j]);
-			added += l != NULL;
+			c->added += l != NULL;
 		}
 		links[j] = l;
 	}
@@ -787,10 +810,64 @@ static void reload(struct watcher *w)
 	for (size_t j = 0; j < n; j++)
 		if (links[j])
 			links[w->n_links++] = links[j];
-	free(cfgs);
-	log_msg(LOG_NOTICE, "configuration reloaded: %zu links (%zu added, %zu changed, %zu removed)",
-		w->n_links, added, changed, removed);
 	peers_changed(w);
+	return 0;
+}
+
+/* The files' links as last read and the provisioned ones as now, applied. */
+static int run_links(struct watcher *w, struct changes *c)
+{
+	struct link_config *all;
+	size_t n;
+	int rc;
+
+	if (w->provisioned)
+		provisioned_read(&w->prov);
+	if (provisioned_merge(w->provisioned ? &w->prov : NULL, w->file_cfgs, w->n_file, &all, &n))
+		return -1;
+	rc = apply(w, all, n, c);
+	free(all);
+	return rc;
+}
+
+/* The provisioned links changed (or may have): the watcher follows, and says so if they did. */
+static void follow_provisioned(struct watcher *w)
+{
+	struct changes c;
+
+	if (run_links(w, &c)) {
+		log_msg(LOG_ERR, "out of memory");
+		return;
+	}
+	if (c.added || c.changed || c.removed)
+		log_msg(LOG_NOTICE, "provisioned links changed: %zu links (%zu added, %zu changed, "
+			"%zu removed)", w->n_links, c.added, c.changed, c.removed);
+}
+
+/* SIGHUP: the files are read again, and the provisioned links too. */
+static void reload(struct watcher *w)
+{
+	struct link_config *cfgs = NULL;
+	struct config_error err;
+	struct changes c;
+	size_t n = 0;
+
+	if (w->o->config_dir) {
+		if (config_load_dir(w->o->config_dir, &cfgs, &n, &err)) {
+			log_msg(LOG_ERR, "%s", err.msg);
+			log_msg(LOG_ERR, "reload failed: keeping the running configuration");
+			return;
+		}
+		free(w->file_cfgs);
+		w->file_cfgs = cfgs;
+		w->n_file = n;
+	}
+	if (run_links(w, &c)) {
+		log_msg(LOG_ERR, "reload failed: out of memory");
+		return;
+	}
+	log_msg(LOG_NOTICE, "configuration reloaded: %zu links (%zu added, %zu changed, %zu removed)",
+		w->n_links, c.added, c.changed, c.removed);
 }
 
 /* --- signals and the loop ------------------------------------------------------------------- */
@@ -857,7 +934,7 @@ static void on_reload(struct loop *lp)
 static int64_t next_deadline(struct loop *lp)
 {
 	struct watcher *w = watcher_of(lp);
-	int64_t first = 0;
+	int64_t first = w->provisioned ? provisioned_deadline(&w->prov) : 0;
 
 	for (size_t i = 0; i < w->n_links; i++) {
 		int64_t t = wlink_deadline(w->links[i]);
@@ -880,6 +957,8 @@ static void on_round(struct loop *lp, int64_t now)
 	}
 	for (size_t i = 0; i < w->n_links; i++)
 		link_on_time(w->links[i], now);
+	if (w->provisioned && provisioned_due(&w->prov, now))
+		follow_provisioned(w);
 }
 
 static const struct loop_ops watcher_ops = {
@@ -907,26 +986,27 @@ static int setup(struct watcher *w)
 		log_msg(LOG_ERR, "%s", err.msg);
 		return -1;
 	}
+	if (w->o->provisioned) {
+		if (provisioned_open(&w->prov, w->loop.xs, w->loop.own_domid, w->o->provisioned_by,
+				     &err)) {
+			log_msg(LOG_ERR, "%s", err.msg);
+			return -1;
+		}
+		w->provisioned = true;
+	}
 	return 0;
 }
 
-static int start_links(struct watcher *w, const struct link_config *cfgs, size_t n)
+static int start_links(struct watcher *w)
 {
-	w->links = calloc(n ? n : 1, sizeof(*w->links));
-	w->n_links = 0;
-	if (!w->links) {
+	struct changes c;
+
+	if (run_links(w, &c)) {
 		log_msg(LOG_ERR, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct wlink *l = wlink_new(w, &cfgs[i]);
-
-		if (l)
-			w->links[w->n_links++] = l;
-	}
-	if (!n)
+	if (!w->n_links && !w->provisioned)
 		log_msg(LOG_WARNING, "no links in %s: waiting for SIGHUP", w->o->config_dir);
-	peers_changed(w);
 	return 0;
 }
 
@@ -939,6 +1019,9 @@ static void teardown(struct watcher *w)
 		bury(w, w->retired[i]);
 	free(w->links);
 	free(w->retired);
+	free(w->file_cfgs);
+	if (w->provisioned)
+		provisioned_close(&w->prov);
 	netlink_close(w->nl);
 	loop_close(&w->loop);
 }
@@ -955,17 +1038,18 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	log_init(PROG, o.verbose);
 	/* the configuration first: its errors are the same with or without Xen */
-	if (config_load_dir(o.config_dir, &cfgs, &n, &err))
+	if (o.config_dir && config_load_dir(o.config_dir, &cfgs, &n, &err))
 		config_fail("%s", err.msg);
 	w.o = &o;
+	w.file_cfgs = cfgs;
+	w.n_file = n;
 	log_set_fields(journal_fields, &w);
-	if (!setup(&w) && !start_links(&w, cfgs, n)) {
+	if (!setup(&w) && !start_links(&w)) {
 		log_msg(LOG_INFO, "watching %zu link%s as domain %u, hooks in %s", w.n_links,
 			w.n_links == 1 ? "" : "s", w.loop.own_domid, o.hooks_dir);
 		sd_notify_send("READY=1");
 		ret = loop_run(&w.loop);
 	}
-	free(cfgs);
 	teardown(&w);
 	return ret;
 }
