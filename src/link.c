@@ -119,7 +119,8 @@ static void state_publish(struct link *l)
 		return;
 	/* remembered first: a key we wrote but could not remember would stay behind */
 	if (str_set(&l->state_path, path)) {
-		log_link(LOG_WARNING, l->cfg.name, "cannot publish the link's state: out of memory");
+		log_link(LOG_WARNING, l->cfg.name, "cannot publish the link's state: %s",
+			 strerror(ENOMEM));
 		return;
 	}
 	if (xstore_write_shared(l->env->xs, path, value, l->env->own_domid, peer, &err)) {

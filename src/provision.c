@@ -112,8 +112,8 @@ unsigned int provisioned_by_option(const char *prog, const char *value)
 	unsigned int by;
 
 	if (config_parse_domid(value, &by))
-		exit_config_error(prog, "--provisioned-by '%.64s': expected a domain id from 0 to %u",
-				  value, CONFIG_DOMID_MAX);
+		exit_config_error(prog, "--provisioned-by '%.64s': expected a domain id from 0 "
+				  "to %u", value, CONFIG_DOMID_MAX);
 	return by;
 }
 

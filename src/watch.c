@@ -149,11 +149,10 @@ static void usage(FILE *f)
 		"Brings vchan-tun links up and down as the daemons at both ends connect and\n"
 		"part, and runs a hook for each change.\n"
 		"\n"
-		"  --config-dir DIR        the links, one per DIR/NAME.conf (default " CONFIG_DEFAULT_DIR
-		",\n"
-		"                          none with --provisioned)\n"
-		"  --provisioned           also the links domain 0 publishes for this domain in XenStore,\n"
-		"                          as vchan-tund --provisioned runs them\n"
+		"  --config-dir DIR        the links, one per DIR/NAME.conf (default\n"
+		"                          " CONFIG_DEFAULT_DIR ", none with --provisioned)\n"
+		"  --provisioned           also the links domain 0 publishes for this domain in\n"
+		"                          XenStore, as vchan-tund --provisioned runs them\n"
 		"  --provisioned-by DOMID  the domain whose links to take instead of domain 0\n"
 		"  --hooks-dir DIR         where the default hook, " DEFAULT_HOOK ", is\n"
 		"                          (default " DEFAULT_HOOKS_DIR ")\n"
@@ -162,7 +161,8 @@ static void usage(FILE *f)
 		"  -h, --help              this text\n"
 		"  --version               the version, and exit\n"
 		"\n"
-		"SIGHUP re-reads DIR (and the provisioned links); SIGTERM or SIGINT ends the watcher and leaves every link as it is.\n"
+		"SIGHUP re-reads DIR (and the provisioned links); SIGTERM or SIGINT ends the watcher\n"
+		"and leaves every link as it is.\n"
 		"Exit status: 0 when stopped by a signal, 1 when it cannot run, 2 on bad options or\n"
 		"configuration.\n",
 		HOOK_TIMEOUT_DEFAULT, HOOK_TIMEOUT_MAX);
@@ -670,13 +670,15 @@ static void on_watch(struct loop *lp, const char *token)
 {
 	struct watcher *w = watcher_of(lp);
 	struct wlink *l;
+	bool all;
 
 	if (w->stop)
 		return;
-	if (w->provisioned && (!strcmp(token, XSTORE_TOKEN_ALL) || !strcmp(token, PROVISION_TOKEN)) &&
+	all = !strcmp(token, XSTORE_TOKEN_ALL);
+	if (w->provisioned && (all || !strcmp(token, PROVISION_TOKEN)) &&
 	    provisioned_event(&w->prov, now_ms()))
 		follow_provisioned(w);
-	if (!strcmp(token, XSTORE_TOKEN_ALL)) {
+	if (all) {
 		for (size_t i = 0; i < w->n_links; i++) {
 			on_own_key(w->links[i]);
 			read_peer_key(w->links[i], now_ms());
@@ -866,8 +868,8 @@ static void reload(struct watcher *w)
 		log_msg(LOG_ERR, "reload failed: out of memory");
 		return;
 	}
-	log_msg(LOG_NOTICE, "configuration reloaded: %zu links (%zu added, %zu changed, %zu removed)",
-		w->n_links, c.added, c.changed, c.removed);
+	log_msg(LOG_NOTICE, "configuration reloaded: %zu links (%zu added, %zu changed, "
+		"%zu removed)", w->n_links, c.added, c.changed, c.removed);
 }
 
 /* --- signals and the loop ------------------------------------------------------------------- */

@@ -36,6 +36,7 @@ reads_before=$(grep -c 'provisioned links changed' "$WORK/guest.log")
 
 # dom0 swaps a's and z's addresses in one transaction (xenstore-write with
 # more than one pair), SWAPS times; an even count ends where it began.
+# shellcheck disable=SC2016 # the script takes its values as arguments
 spawn swapper "$WORK/swapper.log" bash -c '
 	for ((i = 0; i < $3; i++)); do
 		if ((i % 2)); then x=10.66.1.1/32 y=10.66.2.1/32; else x=10.66.2.1/32 y=10.66.1.1/32; fi
