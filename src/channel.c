@@ -78,7 +78,7 @@ void channel_close(struct link *l)
 	vchan_close(l->v);
 	/* a server's default path is our state key's directory: gone with it */
 	if (link_is_server(l) && !l->cfg.xs_path[0]) {
-		str_set(&l->state_path, NULL);
+		l->state_path[0] = '\0';
 		l->state_value = NULL;
 	}
 	remove_default_dirs(l);

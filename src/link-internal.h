@@ -52,8 +52,8 @@ struct link {
 	char *watch_path;
 	struct watch_pace watch_pace;
 
-	/* our state key as last written (docs/protocol.md): NULL while there is none */
-	char *state_path;
+	/* our state key as last written (docs/protocol.md): "" while there is none */
+	char state_path[XSTORE_STATE_PATH_MAX];
 	const char *state_value;
 
 	struct provision_pub prov;	/* Provision = yes: what we published for the peer */

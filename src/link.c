@@ -100,7 +100,7 @@ static const char *state_value(enum link_state state)
 static void state_publish(struct link *l)
 {
 	const char *value = l->dev.open ? state_value(l->state) : NULL;
-	char path[CONFIG_XS_PATH_MAX + 1] = "";
+	char path[XSTORE_STATE_PATH_MAX] = "";
 	unsigned int peer = l->peer_known ? l->peer_domid : l->cfg.peer_domid;
 	struct error err;
 
@@ -109,25 +109,19 @@ static void state_publish(struct link *l)
 		path[0] = '\0';
 	if (!path[0])
 		value = NULL;
-	if (!strcmp(path, str_or_empty(l->state_path)) && value == l->state_value)
+	if (!strcmp(path, l->state_path) && value == l->state_value)
 		return;
-	if (l->state_path && strcmp(path, l->state_path))
+	if (l->state_path[0] && strcmp(path, l->state_path))
 		xstore_rm(l->env->xs, l->state_path, XSTORE_STATE_PARENTS);
-	str_set(&l->state_path, NULL);
+	l->state_path[0] = '\0';
 	l->state_value = NULL;
 	if (!value)
 		return;
-	/* remembered first: a key we wrote but could not remember would stay behind */
-	if (str_set(&l->state_path, path)) {
-		log_link(LOG_WARNING, l->cfg.name, "cannot publish the link's state: %s",
-			 strerror(ENOMEM));
-		return;
-	}
 	if (xstore_write_shared(l->env->xs, path, value, l->env->own_domid, peer, &err)) {
 		log_link(LOG_WARNING, l->cfg.name, "cannot publish the link's state: %s", err.msg);
-		str_set(&l->state_path, NULL);
 		return;
 	}
+	snprintf(l->state_path, sizeof(l->state_path), "%s", path);
 	l->state_value = value;
 }
 
@@ -670,7 +664,7 @@ void link_on_xenstore_back(struct link *l)
 	if (l->dead)
 		return;
 	/* written again even if unchanged: a xenstored that lost its tree lost it too */
-	str_set(&l->state_path, NULL);
+	l->state_path[0] = '\0';
 	l->state_value = NULL;
 	state_publish(l);
 	provision_forget(&l->prov);
@@ -853,7 +847,6 @@ void link_free(struct link *l)
 	provision_forget(&l->prov);
 	free(l->xs_path);
 	free(l->watch_path);
-	free(l->state_path);
 	free(l);
 }
 
@@ -892,7 +885,7 @@ size_t link_journal_fields(const struct link *l, char *buf, size_t len)
 /* The peer runs what we published: its daemon's state key for the link is there. */
 static bool provision_taken(const struct link *l)
 {
-	char path[CONFIG_XS_PATH_MAX + 1];
+	char path[XSTORE_STATE_PATH_MAX];
 
 	return !xstore_state_path(&l->cfg, l->peer_domid, l->env->own_domid, path, sizeof(path)) &&
 	       xstore_path_exists(l->env->xs, path) == 1;

@@ -104,7 +104,7 @@ struct wlink {
 
 	/* the two state keys, watched while the peer is known */
 	bool watching;
-	char own_path[CONFIG_XS_PATH_MAX + 1], peer_path[CONFIG_XS_PATH_MAX + 1];
+	char own_path[XSTORE_STATE_PATH_MAX], peer_path[XSTORE_STATE_PATH_MAX];
 	char own_token[TOKEN_MAX], peer_token[TOKEN_MAX];
 	char own_state[XSTORE_STATE_MAX], peer_state[XSTORE_STATE_MAX];	/* "" if none */
 	struct watch_pace peer_pace;	/* the peer's key: its writer may be hostile */

@@ -167,6 +167,9 @@ int xstore_rm_if_empty(struct xstore *xs, const char *path);
 int xstore_state_path(const struct link_config *cfg, unsigned int self, unsigned int peer,
 		      char *buf, size_t len);
 #define XSTORE_STATE_PARENTS	3
+/* Bytes, with the NUL, of the longest such path: domain ids and a link name at their longest. */
+#define XSTORE_STATE_PATH_MAX	(sizeof("/local/domain/4294967295/data/vchan-tun/4294967295/") + \
+				 CONFIG_NAME_MAX + sizeof("/state") - 1)
 
 /*
  * Watches path (or @releaseDomain, @introduceDomain); the first event comes
