@@ -917,8 +917,8 @@ void link_status(const struct link *l, struct link_status *st)
 		.dev_mtu = l->dev.open ? l->dev.mtu : l->cfg.mtu,
 		.dev_admin_up = l->dev.open && l->dev.admin_up,
 	};
-	st->provision_path = str_or_empty(l->prov.path);
-	st->provision_taken = l->prov.path && provision_taken(l);
+	st->provision_path = l->prov.path;
+	st->provision_taken = l->prov.path[0] && provision_taken(l);
 	if (l->v) {
 		st->ring_read = vchan_ring_read_size(vchan_ring(l->v));
 		st->ring_write = vchan_ring_write_size(vchan_ring(l->v));

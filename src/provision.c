@@ -43,12 +43,12 @@ void provision_forget(struct provision_pub *p)
 {
 	free(p->pub);
 	p->pub = NULL;
-	str_set(&p->path, NULL);
+	p->path[0] = '\0';
 }
 
 void provision_withdraw(struct provision_pub *p, struct xstore *xs)
 {
-	if (p->path)
+	if (p->path[0])
 		xstore_rm(xs, p->path, 1);
 	provision_forget(p);
 }
@@ -67,7 +67,7 @@ static bool same_published(const struct config_published *a, const struct config
 void provision_sync(struct provision_pub *p, struct xstore *xs, const struct link_config *cfg,
 		    unsigned int self, const unsigned int *guest)
 {
-	char path[CONFIG_XS_PATH_MAX + 1];
+	char path[PROVISION_PATH_MAX];
 	struct config_published *pub;
 	struct error err;
 
@@ -81,19 +81,13 @@ void provision_sync(struct provision_pub *p, struct xstore *xs, const struct lin
 		return;
 	}
 	config_provision(cfg, self, pub);
-	if (!strcmp(path, str_or_empty(p->path)) && same_published(pub, p->pub)) {
+	if (!strcmp(path, p->path) && same_published(pub, p->pub)) {
 		free(pub);
 		return;
 	}
 	/* a domain gone takes its tree with it; one still there loses ours */
-	if (strcmp(path, str_or_empty(p->path)))
+	if (strcmp(path, p->path))
 		provision_withdraw(p, xs);
-	/* remembered first: a tree we wrote but could not remember would stay behind */
-	if (str_set(&p->path, path)) {
-		log_link(LOG_ERR, cfg->name, "out of memory");
-		free(pub);
-		return;
-	}
 	if (xstore_publish(xs, path, pub->pairs, pub->n, self, *guest, &err)) {
 		log_link(LOG_WARNING, cfg->name, "cannot provision domain %u: %s", *guest, err.msg);
 		free(pub);
@@ -103,6 +97,7 @@ void provision_sync(struct provision_pub *p, struct xstore *xs, const struct lin
 	log_link(LOG_INFO, cfg->name, "provisioned domain %u at %s", *guest, path);
 	free(p->pub);
 	p->pub = pub;
+	snprintf(p->path, sizeof(p->path), "%s", path);
 }
 
 /* --- the watch --------------------------------------------------------------------- */

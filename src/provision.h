@@ -39,13 +39,16 @@
 
 /* /local/domain/<guest>/device/vchan-tun/<link>. 0, or -1 if len is too small. */
 int provision_path(unsigned int guest, const char *link, char *buf, size_t len);
+/* Bytes, with the NUL, of the longest such path. */
+#define PROVISION_PATH_MAX	(sizeof("/local/domain/4294967295/" CONFIG_PROVISION_DIR "/") + \
+				 CONFIG_NAME_MAX)
 
 /* --- the provisioning end ------------------------------------------------------------ */
 
 /* What one link published: pub at path ("": nothing). Zeroed: nothing yet. */
 struct provision_pub {
 	struct config_published *pub;
-	char *path;			/* where (util.h str_set): NULL for nowhere */
+	char path[PROVISION_PATH_MAX];	/* where: "" for nowhere */
 };
 
 /*
