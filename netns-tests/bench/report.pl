@@ -24,6 +24,12 @@ sub slurp {
 	return scalar <$fh>;
 }
 
+# A file of "LABEL NUMBER..." lines as LABEL => [NUMBER, ...]; () when it is not there.
+sub samples {
+	my ($file) = @_;
+	return map { /^(\S+) (.*)$/ ? ($1 => [split ' ', $2]) : () } split /\n/, slurp($file) // '';
+}
+
 sub median {
 	my @v = sort { $a <=> $b } grep { defined } @_;
 	return undef unless @v;
@@ -166,7 +172,7 @@ sub memory {
 # the host daemon's and all guests' daemons' CPU (% of a core) and the
 # machine's idle time (% of all its cores), or () without both samples.
 sub multi_cpu {
-	my %c = map { /^(\S+) (.*)$/ ? ($1 => [split ' ', $2]) : () } split /\n/, slurp($_[0]) // '';
+	my %c = samples($_[0]);
 	my ($b, $e) = @c{qw(before after)};
 	return () unless $b && $e && @$b == 4 && @$e == 4 && $e->[2] > $b->[2];
 	my $ticks = ($e->[2] - $b->[2]) / 1e9 * $meta{clk_tck};
@@ -204,8 +210,7 @@ for my $kind (qw(rss pss)) {
 		? ($most - $fewest) / ($last - $first) : undef;
 }
 
-my %idle = map { /^(\S+) (.*)$/ ? ($1 => [split ' ', $2]) : () }
-	split /\n/, slurp("$raw/multi/idle.txt") // '';
+my %idle = samples("$raw/multi/idle.txt");
 if ($idle{host_after}) {
 	my $secs = $idle{seconds}[0];
 	my ($tb, $nb, $sb) = @{$idle{host_before}};
@@ -245,8 +250,7 @@ $flood{ratio} = ratio($flood{during_gbps}, $flood{alone_gbps});
 for my $phase (qw(alone during)) {
 	my (@daemon, @idle);
 	for my $r (1 .. $runs) {
-		my %c = map { /^(\S+) (.*)$/ ? ($1 => [split ' ', $2]) : () }
-			split /\n/, slurp("$fd/cpu.$r.txt") // '';
+		my %c = samples("$fd/cpu.$r.txt");
 		my ($b, $e) = ($c{"${phase}_before"}, $c{"${phase}_after"});
 		next unless $b && $e && $e->[3] > $b->[3];
 		my $secs = ($e->[3] - $b->[3]) / 1e9;
@@ -257,8 +261,7 @@ for my $phase (qw(alone during)) {
 	$flood{"${phase}_machine_idle_pct"} = median(@idle);
 }
 
-my %storm = map { /^(\S+) (.*)$/ ? ($1 => [split ' ', $2]) : () }
-	split /\n/, slurp("$raw/hostile/notify.txt") // '';
+my %storm = samples("$raw/hostile/notify.txt");
 my %notify;
 if ($storm{host_after} && $storm{storming_at_end} && $storm{elapsed_ms}[0] > 0) {
 	my $secs = $storm{elapsed_ms}[0] / 1000;
