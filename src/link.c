@@ -310,7 +310,7 @@ static void peer_find_and_connect(struct link *l, const struct xstore_domain *do
 				  const char *list_err)
 {
 	const struct link_config *cfg = &l->cfg;
-	char path[CONFIG_XS_PATH_MAX + 1];
+	char default_path[CONFIG_XS_PATH_MAX + 1];
 	unsigned int server, client;
 	struct error err;
 
@@ -337,14 +337,13 @@ static void peer_find_and_connect(struct link *l, const struct xstore_domain *do
 		xstore_domain_name(l->env->xs, l->peer_domid, l->peer_name);
 	server = link_is_server(l) ? l->env->own_domid : l->peer_domid;
 	client = link_is_server(l) ? l->peer_domid : l->env->own_domid;
-	if (cfg->xs_path[0]) {
-		snprintf(path, sizeof(path), "%s", cfg->xs_path);
-	} else if (config_default_xs_path(cfg, server, client, path, sizeof(path))) {
+	if (!cfg->xs_path[0] &&
+	    config_default_xs_path(cfg, server, client, default_path, sizeof(default_path))) {
 		fail_lasting(l, "the default XenStore path for domains %u and %u is too long",
 			     server, client);
 		return;
 	}
-	if (str_set(&l->xs_path, path)) {
+	if (str_set(&l->xs_path, cfg->xs_path[0] ? cfg->xs_path : default_path)) {
 		link_fail_retry(l, "out of memory");
 		return;
 	}
