@@ -136,7 +136,8 @@ kill -HUP "$d0"
 eventually 10 "dom0 removes a link: the guest's device goes" gone "$NG" vdb
 run_fails "and the guest has no such link" ctl guest status link db
 run_fails "dom0 removed its keys" xs xenstore-read "$P/db/peer"
-like "$(grep "db: stopped" "$WORK/guest.log")" 'no longer provisioned' "the guest's log says why"
+# the device goes before the daemon logs why, so the line is awaited
+eventually 10 "the guest's log says why" grep -q 'db: stopped: no longer provisioned' "$WORK/guest.log"
 is "$(field guest web state)" RUNNING "the other link runs on"
 
 # --- a bad value names its node -----------------------------------------------------------------
