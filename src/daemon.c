@@ -890,19 +890,20 @@ static int setup_provisioned(struct daemon *d)
 
 	if (provisioned_open(&d->prov, d->env.xs, d->env.own_domid, d->o->provisioned_by, &err)) {
 		log_msg(LOG_ERR, "%s", err.msg);
-		return -1;
+		return err.lasting ? EXIT_CONFIG_ERROR : EXIT_FAILURE;
 	}
 	d->provisioned = true;
 	return 0;
 }
 
+/* 0, or the exit status: what failed is logged. */
 static int setup(struct daemon *d)
 {
 	struct error err;
 
 	if (loop_open(&d->loop, &daemon_ops, d, &err)) {
 		log_msg(LOG_ERR, "%s", err.msg);
-		return -1;
+		return EXIT_FAILURE;
 	}
 	d->env.epfd = d->loop.epfd;
 	d->env.xs = d->loop.xs;
@@ -910,12 +911,12 @@ static int setup(struct daemon *d)
 	d->env.nl = netlink_open(&err);
 	if (!d->env.nl || listen_kernel(d, &err)) {
 		log_msg(LOG_ERR, "%s", err.msg);
-		return -1;
+		return EXIT_FAILURE;
 	}
 	d->ctl = control_open(d->o->control, d->loop.epfd, on_command, d, &err);
 	if (!d->ctl) {
 		log_msg(LOG_ERR, "%s", err.msg);
-		return -1;
+		return EXIT_FAILURE;
 	}
 	return d->o->provisioned ? setup_provisioned(d) : 0;
 }
@@ -940,7 +941,7 @@ int main(int argc, char **argv)
 	struct config_error err;
 	struct opts o = { 0 };
 	size_t n = 0;
-	int ret = 1;
+	int ret;
 
 	parse_args(argc, argv, &o);
 	log_init(PROG, o.verbose);
@@ -956,21 +957,25 @@ int main(int argc, char **argv)
 	d.file_cfgs = cfgs;
 	d.n_file = n;
 	log_set_fields(journal_fields, &d);
-	if (!setup(&d) && !start_links(&d, cfgs, n)) {
-		forget_file_cfgs(&d);
-		if (all_failed(&d)) {
-			log_msg(LOG_ERR, "no link can run (%s above): exiting",
-				d.n_links == 1 ? "the reason is" : "each link's reason is");
-			goto out;
-		}
-		log_msg(LOG_INFO, "running as domain %u with %zu link%s, control socket %s",
-			d.env.own_domid, d.n_links, d.n_links == 1 ? "" : "s", o.control);
-		d.status_stale = true;
-		tell_status(&d);
-		sd_notify_send("READY=1");
-		ret = loop_run(&d.loop);
-		sd_notify_send("STOPPING=1");
+	ret = setup(&d);
+	if (ret)
+		goto out;
+	ret = EXIT_FAILURE;
+	if (start_links(&d, cfgs, n))
+		goto out;
+	forget_file_cfgs(&d);
+	if (all_failed(&d)) {
+		log_msg(LOG_ERR, "no link can run (%s above): exiting",
+			d.n_links == 1 ? "the reason is" : "each link's reason is");
+		goto out;
 	}
+	log_msg(LOG_INFO, "running as domain %u with %zu link%s, control socket %s",
+		d.env.own_domid, d.n_links, d.n_links == 1 ? "" : "s", o.control);
+	d.status_stale = true;
+	tell_status(&d);
+	sd_notify_send("READY=1");
+	ret = loop_run(&d.loop);
+	sd_notify_send("STOPPING=1");
 out:
 	teardown(&d);
 	return ret;

@@ -205,5 +205,5 @@ void exit_config_error(const char *prog, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	exit(2);
+	exit(EXIT_CONFIG_ERROR);
 }

@@ -40,11 +40,14 @@ void log_link(int level, const char *link, const char *fmt, ...)
 
 #define log_msg(level, ...)	log_link(level, NULL, __VA_ARGS__)
 
+/* The programs' status for a bad command line or configuration, which systemd does not retry. */
+#define EXIT_CONFIG_ERROR	2
+
 /*
  * A bad command line or configuration file: "PROG: message" on stderr, in
  * that form whether or not stderr is the journal (the user at a terminal, or
- * systemd's ExecStartPre, reads it), then exit status 2. Usable before
- * log_init().
+ * systemd's ExecStartPre, reads it), then exit status EXIT_CONFIG_ERROR.
+ * Usable before log_init().
  */
 void exit_config_error(const char *prog, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));

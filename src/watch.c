@@ -975,24 +975,25 @@ static const struct loop_ops watcher_ops = {
 
 /* --- setting up ---------------------------------------------------------------------------- */
 
+/* 0, or the exit status: what failed is logged. */
 static int setup(struct watcher *w)
 {
 	struct error err;
 
 	if (loop_open(&w->loop, &watcher_ops, w, &err)) {
 		log_msg(LOG_ERR, "%s", err.msg);
-		return -1;
+		return EXIT_FAILURE;
 	}
 	w->nl = netlink_open(&err);
 	if (!w->nl) {
 		log_msg(LOG_ERR, "%s", err.msg);
-		return -1;
+		return EXIT_FAILURE;
 	}
 	if (w->o->provisioned) {
 		if (provisioned_open(&w->prov, w->loop.xs, w->loop.own_domid, w->o->provisioned_by,
 				     &err)) {
 			log_msg(LOG_ERR, "%s", err.msg);
-			return -1;
+			return err.lasting ? EXIT_CONFIG_ERROR : EXIT_FAILURE;
 		}
 		w->provisioned = true;
 	}
@@ -1035,7 +1036,7 @@ int main(int argc, char **argv)
 	struct config_error err;
 	struct opts o = { 0 };
 	size_t n = 0;
-	int ret = 1;
+	int ret;
 
 	parse_args(argc, argv, &o);
 	log_init(PROG, o.verbose);
@@ -1046,12 +1047,17 @@ int main(int argc, char **argv)
 	w.file_cfgs = cfgs;
 	w.n_file = n;
 	log_set_fields(journal_fields, &w);
-	if (!setup(&w) && !start_links(&w)) {
-		log_msg(LOG_INFO, "watching %zu link%s as domain %u, hooks in %s", w.n_links,
-			w.n_links == 1 ? "" : "s", w.loop.own_domid, o.hooks_dir);
-		sd_notify_send("READY=1");
-		ret = loop_run(&w.loop);
-	}
+	ret = setup(&w);
+	if (ret)
+		goto out;
+	ret = EXIT_FAILURE;
+	if (start_links(&w))
+		goto out;
+	log_msg(LOG_INFO, "watching %zu link%s as domain %u, hooks in %s", w.n_links,
+		w.n_links == 1 ? "" : "s", w.loop.own_domid, o.hooks_dir);
+	sd_notify_send("READY=1");
+	ret = loop_run(&w.loop);
+out:
 	teardown(&w);
 	return ret;
 }

@@ -224,8 +224,12 @@ is $? 0 "the guest's daemon exits 0"
 # --- who may be provisioned -------------------------------------------------------------------
 
 out=$(sim_exec 0 "$N0" "$DAEMON" --provisioned --control "$WORK/x.sock" 2>&1)
-is "$?" 1 "dom0 is never provisioned: --provisioned in domain 0 exits 1"
+is "$?" 2 "dom0 is never provisioned: --provisioned in domain 0 is a command-line error (2)"
 like "$out" 'this is domain 0, which provisions others' "and says why"
+run_fails "and leaves no control socket behind" test -e "$WORK/x.sock"
+out=$(sim_exec 7 "$NG" "$DAEMON" --provisioned --provisioned-by 7 --control "$WORK/y.sock" 2>&1)
+is "$?" 2 "nor is a domain provisioned by itself: --provisioned-by its own id is an error (2)"
+like "$out" '--provisioned-by 7: that is this domain' "and says why"
 out=$("$DAEMON" --provisioned --config-dir "$WORK/d0" --check-config 2>&1)
 is "$?" 2 "a provisioned daemon provisions nobody: Provision = yes in its files is an error"
 like "$out" "$WORK/d0/web.conf:4: Provision = yes: not in a daemon that is provisioned itself" \

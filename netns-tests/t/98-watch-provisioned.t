@@ -74,7 +74,7 @@ ok $? "and the route is gone with the device"
 
 watcher w0 w0 0 "$N0" --provisioned --config-dir "$WORK/d0"
 reap "$w0" 10
-is $? 1 "a watcher with --provisioned in domain 0 exits 1"
+is $? 2 "a watcher with --provisioned in domain 0 is a command-line error (2)"
 like "$(cat "$WORK/w0.log")" 'this is domain 0, which provisions others and takes links from nobody' \
 	"saying why"
 
