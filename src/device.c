@@ -101,8 +101,10 @@ static int add_addresses(struct device *dev, const struct link_config *cfg, stru
 		struct netlink_addr na = addr_pair(cfg, i);
 		int rc = netlink_addr_add(nl, dev->tun.name, &na, err);
 
-		if (rc)
+		if (rc < 0)
 			return rc;
+		if (rc)
+			dev->addrs_unheard |= 1u << i;
 	}
 	return 0;
 }
@@ -310,6 +312,7 @@ int device_open(struct device *dev, const struct link_config *cfg, struct netlin
 	rc = open_tun(dev, cfg, &o, err);
 	if (!rc) {
 		dev->carrier = false;
+		dev->addrs_unheard = 0;
 		rc = configure(dev, cfg, nl, err);
 		if (rc)
 			tun_close(&dev->tun);
@@ -468,7 +471,7 @@ static int follow_state(struct device *dev, const struct link_config *cfg, struc
 	return 0;
 }
 
-_Static_assert(CONFIG_MAX_ADDRS <= 32, "addrs_lost has a bit for each Address");
+_Static_assert(CONFIG_MAX_ADDRS <= 32, "addrs_lost and addrs_unheard have a bit for each Address");
 
 /* The configuration's address that a is, or -1. */
 static int our_address(const struct link_config *cfg, const struct config_addr *a)
@@ -493,8 +496,12 @@ static void follow_addr(struct device *dev, const struct link_config *cfg,
 		return;
 	if (ev->what == NETLINK_ADDR_ADDED) {
 		dev->addrs_lost &= ~(1u << i);
+		dev->addrs_unheard &= ~(1u << i);
 		return;
 	}
+	/* gone before our add, as after a down and up read late: it is back */
+	if (dev->addrs_unheard & (1u << i))
+		return;
 	if (dev->addrs_lost & (1u << i))
 		return;
 	dev->addrs_lost |= 1u << i;

@@ -48,6 +48,11 @@ struct device {
 	bool admin_up;
 	bool went_down;		/* an admin down was announced since we last saw it up */
 	uint32_t addrs_lost;	/* bit i: the configuration's addrs[i], removed by someone */
+	/*
+	 * bit i: addrs[i] added by us, and the kernel's announcement of it not
+	 * read yet: a removal read meanwhile happened before, and is no news
+	 */
+	uint32_t addrs_unheard;
 };
 
 

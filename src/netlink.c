@@ -381,7 +381,9 @@ static int addr_op(struct netlink *nl, int cmd, const char *ifname, const struct
 		return 0;
 	if (!add && (nl->kerr == EADDRNOTAVAIL || nl->kerr == ENOENT))
 		return 0;
-	return rc < 0 ? fail_nl(nl, rc, what, err) : 0;
+	if (rc < 0)
+		return fail_nl(nl, rc, what, err);
+	return add ? 1 : 0;
 }
 
 int netlink_addr_add(struct netlink *nl, const char *ifname, const struct netlink_addr *a,

@@ -56,7 +56,8 @@ int netlink_set_mtu(struct netlink *nl, const char *ifname, unsigned int mtu, st
 int netlink_set_up(struct netlink *nl, const char *ifname, bool up, struct error *err);
 
 /*
- * Adding an address that is there already succeeds (idempotent).
+ * Adding an address that is there already succeeds (idempotent): 0, and 1
+ * when this call added it, which Linux then announces; -errno with err.
  *
  * Order matters for IPv6: add addresses after bringing the link up. Linux
  * installs the route to an IPv6 peer only when the address is added to a link

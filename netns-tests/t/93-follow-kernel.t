@@ -149,6 +149,27 @@ ok $? "and a reload (SIGHUP) brings it back"
 is "$(count 'reload: its 2 addresses restored')" 1 "one log line says so"
 run_ok "IPv6 to the peer works again" ip netns exec "$NA" ping -c 2 -i 0.1 -W 2 fd93::2
 
+# A down and up that the daemon hears of only afterwards: by then the device
+# is up, the daemon restores the IPv6 address that Linux dropped, and the
+# removal it reads next is older than that, not one to warn of.
+removed=$(count 'was removed from')
+restored=$(count 'device x93 is up again')
+kill -STOP "$da"
+ip -n "$NA" link set x93 down
+ip -n "$NA" link set x93 up
+kill -CONT "$da"
+wait_for 5 has_addr x93 'inet6 fd93::1/64'
+ok $? "a down and up heard late: the IPv6 address is back"
+wait_for 5 eval '[ "$(count "device x93 is up again")" -gt "$restored" ]'
+ok $? "the log says it was restored"
+# announcements come in order: once the daemon has heard of this MTU, it
+# has read the removal's too
+ip -n "$NA" link set x93 mtu 9001
+wait_for 5 logged 'x93 was set to 9001'
+ok $? "(the daemon has read on past the removal's announcement)"
+is "$(count 'was removed from')" "$removed" "and warns of no removal: Linux's, before the restore, is no news"
+run_ok "IPv6 to the peer works" ip netns exec "$NA" ping -c 2 -i 0.1 -W 2 fd93::2
+
 # --- announcements lost ------------------------------------------------------------
 
 # Stopped, the daemon reads nothing while another device changes its MTU
