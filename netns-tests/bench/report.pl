@@ -96,6 +96,25 @@ sub ping_run {
 	return (sum(@t) / @t, $t[$rank - 1]);
 }
 
+# strace -c's table: calls per system call, and "total"; undef without one
+sub strace_calls {
+	my ($file) = @_;
+	my %calls;
+	for (split /\n/, slurp($file) // return) {
+		$calls{$2} = $1 if /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/;
+	}
+	return defined $calls{total} ? \%calls : undef;
+}
+
+# context switches per ping of a tunnel end (a or b) over one run's .ends file
+sub switches_per_ping {
+	my ($file, $side) = @_;
+	my %s = samples($file);
+	my ($before, $after) = ($s{"${side}_before"}, $s{"${side}_after"});
+	return unless $before && $after && $meta{pings};
+	return ($after->[2] - $before->[2]) / $meta{pings};
+}
+
 # --- the three links ---------------------------------------------------------------
 
 my %fig;
@@ -125,6 +144,15 @@ for my $c (@configs) {
 	my @ping = map { [ping_run("$d/ping.$_.txt")] } 1 .. $runs;
 	$f{ping_avg_us} = median(map { $_->[0] } @ping);
 	$f{ping_p99_us} = median(map { $_->[1] } @ping);
+	# what a ping costs each tunnel end: A answers, B is the pinger's side
+	for my $side (qw(a b)) {
+		$f{"ping_switches_$side"} = median(map { switches_per_ping("$d/ping.$_.ends", $side) }
+			1 .. $runs);
+		my $calls = strace_calls("$d/strace.$side");
+		$f{"ping_syscalls_$side"} = $calls && $meta{pings} ? $calls->{total} / $meta{pings} : undef;
+		$f{"ping_syscalls_by_call_$side"} = $calls && $meta{pings} ? { map { $_ => $calls->{$_} /
+			$meta{pings} } grep { $_ ne 'total' } keys %$calls } : undef;
+	}
 
 	my $rate = slurp("$d/udp_rate");
 	$f{udp_search_mbps} = defined $rate ? 0 + $rate : undef;
@@ -381,6 +409,8 @@ my @rows = (
 	['ping RTT, average', 'us', 'ping_avg_us', 'ping avg (lower: better)', '<= 5x veth, 0.5x socat',
 		'ping RTT avg <= 5x veth', 'ping RTT avg <= 0.5x socat'],
 	['ping RTT, 99th percentile', 'us', 'ping_p99_us', 'ping p99 (lower: better)'],
+	['  context switches per ping, B / A', '/ping', ['ping_switches_b', 'ping_switches_a'], ''],
+	['  system calls per ping, B / A', '/ping', ['ping_syscalls_b', 'ping_syscalls_a'], ''],
 	['CPU of both tunnel ends per GB (TCP)', 's/GB', 'cpu_s_per_gb', ''],
 );
 
@@ -397,12 +427,15 @@ push @lines, sprintf($fmt, 'figure', 'unit', @configs, 'target (vchan-tun)', 'me
 my @chart;
 for my $row (@rows) {
 	my ($label, $unit, $key, $chart, $target, @tnames) = @$row;
+	# a key, or two shown as "first / second"
 	my @cells = map {
-		my $x = $fig{$_}{$key};
+		my $c = $_;
+		my $x = ref $key ? undef : $fig{$c}{$key};
 		my $r = $chart ? ratio($x, $fig{veth}{$key}) : undef;
-		defined $r ? sprintf('%s %sx', num($x), num($r)) : num($x);
+		ref $key ? join(' / ', map { num($fig{$c}{$_}) } @$key)
+			: defined $r ? sprintf('%s %sx', num($x), num($r)) : num($x);
 	} @configs;
-	$cells[0] = '-' if $key eq 'cpu_s_per_gb';
+	$cells[0] = '-' if ref $key || $key eq 'cpu_s_per_gb';
 	push @lines, sprintf($fmt, $label, $unit, @cells, $target // '', @tnames ? verdict(@tnames) : '');
 	push @chart, [$chart, map { ratio($fig{$_}{$key}, $fig{veth}{$key}) } @configs] if $chart;
 }

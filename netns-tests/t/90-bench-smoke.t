@@ -24,6 +24,10 @@ like "$table" "notify storm: host daemon's CPU +% core +[0-9.]+ \\([0-9]+ ticks 
 	"the host daemon's CPU under a notify storm, with its target"
 like "$table" 'during the flood / alone +ratio +[0-9.]+x +>= 0\.7x +(yes|NO)' \
 	"the other link's TCP during a flood, with its target"
+like "$table" 'system calls per ping, B / A +/ping +- +[0-9.]+ / [0-9.]+ +[0-9.]+ / [0-9.]+' \
+	"what a ping costs each tunnel end: system calls (strace -c)"
+like "$table" 'context switches per ping, B / A +/ping +- +[0-9.]+ / [0-9.]+ +[0-9.]+ / [0-9.]+' \
+	"and context switches"
 like "$table" "results: $OUT/results.json, chart: $OUT/bench.png" "and says where the files are"
 like "$(grep -c . "$OUT/raw/veth/ping.1.txt")" '^[0-9]{2,}$' "the raw outputs are kept"
 
@@ -51,10 +55,19 @@ problems() {
 				num("$c.$_", $f->{$_}, 0.5, 1e6) for qw(ping_avg_us ping_p99_us);
 				num("$c.udp_search_mbps", $f->{udp_search_mbps}, 0, 1e6);
 				push @p, "$c.udp_search has no probes" unless @{$f->{udp_search} // []};
+				my @ends = map { ("ping_switches_$_", "ping_syscalls_$_") } qw(a b);
 				if ($c eq "veth") {
 					push @p, "veth.cpu_s_per_gb is not null" if defined $f->{cpu_s_per_gb};
+					defined $f->{$_} and push @p, "veth.$_ is not null" for @ends;
 				} else {
 					num("$c.cpu_s_per_gb", $f->{cpu_s_per_gb}, 1e-3, 1e4);
+					# a ping wakes each end at least once, and costs it a read and a write
+					num("$c.$_", $f->{$_}, 0.5, 1e3) for grep { /switches/ } @ends;
+					num("$c.$_", $f->{$_}, 2, 1e4) for grep { /syscalls/ } @ends;
+					for my $e (qw(a b)) {
+						my $by = $f->{"ping_syscalls_by_call_$e"};
+						push @p, "$c.ping_syscalls_by_call_$e is empty" unless ref $by && %$by;
+					}
 				}
 			}
 		} elsif ($group eq "multi") {
