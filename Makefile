@@ -84,7 +84,7 @@ COMMON_SRCS := src/config.c src/config-file.c src/config-msg.c src/config-provis
 DAEMON_SRCS := src/daemon.c src/link.c src/channel.c src/datapath.c src/device.c src/filter.c src/status.c \
                src/control.c src/frame.c src/tun.c $(COMMON_SRCS) \
                $(VCHAN_SRCS)
-WATCH_SRCS  := src/watch.c src/hook.c src/frame.c src/vchan/ring.c $(COMMON_SRCS)
+WATCH_SRCS  := src/watch.c src/watch-link.c src/hook.c src/frame.c src/vchan/ring.c $(COMMON_SRCS)
 CTL_SRCS    := src/ctl.c src/strbuf.c src/util.c
 CAT_SRCS    := src/vchan-cat.c $(VCHAN_SRCS)
 

@@ -70,7 +70,7 @@ sim_exec 0 - xenstore-write /local/domain/7/name "$weird"
 ok $? "domain 7's name in XenStore is shell code with a newline"
 watcher w0 w0 0 "$N0" --config-dir "$WORK/conf"
 # the guest starts only once the watcher watches: a link it found up
-# already would be taken as up, its hook as run (watch.c)
+# already would be taken as up, its hook as run (watch-link.c)
 wait_for 10 grep -q 'watching 2 links' "$WORK/w0.log" || show_watcher_log w0
 daemon d7 guest7 7 "$N7" --name named --peer 0 --role server --address 10.89.7.2 \
 	--peer-address 10.89.7.1/32
