@@ -539,6 +539,8 @@ int device_resync(struct device *dev, const struct link_config *cfg, struct netl
 {
 	if (!dev->open)
 		return 0;
+	/* the announcements of our adds may be among those lost: a removal is news again */
+	dev->addrs_unheard = 0;
 	return follow_state(dev, cfg, nl);
 }
 
