@@ -247,10 +247,11 @@ static const char *state_reason(const struct wlink *l, char *buf, size_t len)
 
 /*
  * Up iff both daemons say connected and the peer's domain exists. At the
- * first look (once our daemon has said something), a device that is already
- * as it should be was made so by an earlier watcher, whose hooks ran: nothing
- * to do. A device that is new
- * under an up link (its daemon made it again) takes a down and an up.
+ * first look (once our daemon has said something), a device of a link found
+ * at start that is already as it should be was made so by an earlier
+ * watcher, whose hooks ran: nothing to do. A link that came later (a reload,
+ * provisioning) had no hook from anyone: up, it runs its up. A device that
+ * is new under an up link (its daemon made it again) takes a down and an up.
  * why: what just changed; NULL to say it from the state.
  */
 static void evaluate(struct wlink *l, const char *why)
@@ -274,7 +275,7 @@ static void evaluate(struct wlink *l, const char *why)
 			return;
 
 		l->decided = true;
-		if (want == is_up) {
+		if (want == is_up && (l->found_at_start || !want)) {
 			l->up = want;
 			l->up_ifindex = want ? ifindex : 0;
 			if (want)
@@ -373,7 +374,8 @@ void wlink_peers_changed(struct wlink *l, const struct xstore_domain *doms, size
 
 /* --- a link's life ----------------------------------------------------------------------- */
 
-struct wlink *wlink_new(const struct wlink_env *env, const struct link_config *cfg)
+struct wlink *wlink_new(const struct wlink_env *env, const struct link_config *cfg,
+			bool found_at_start)
 {
 	struct wlink *l = calloc(1, sizeof(*l));
 
@@ -383,6 +385,7 @@ struct wlink *wlink_new(const struct wlink_env *env, const struct link_config *c
 	}
 	l->cfg = *cfg;
 	l->env = env;
+	l->found_at_start = found_at_start;
 	snprintf(l->own_token, sizeof(l->own_token), WLINK_TOKEN_OWN "%s", cfg->name);
 	snprintf(l->peer_token, sizeof(l->peer_token), WLINK_TOKEN_PEER "%s", cfg->name);
 	watch_pace_init(&l->peer_pace, PEER_KEY_BURST, PEER_KEY_INTERVAL_MS);

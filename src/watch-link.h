@@ -11,8 +11,9 @@
  * A link is up when both keys say "connected" and the peer's domain exists:
  * a Watched link's device is then set administratively up, and the hook
  * runs `up`; when either says otherwise or the domain is gone, down and
- * `down`. At the first look, a device that is already as it should be was
- * made so by an earlier watcher, whose hooks ran: nothing runs.
+ * `down`. At the first look, the device of a link found at start that is
+ * already as it should be was made so by an earlier watcher, whose hooks
+ * ran: nothing runs.
  *
  * The peer's key is in the peer's part of XenStore, which the peer may
  * rewrite as often as it likes. What that costs is bounded: it is read at
@@ -58,6 +59,7 @@ struct wlink_env {
 struct wlink {
 	struct link_config cfg;
 	const struct wlink_env *env;
+	bool found_at_start;		/* of the watcher's start: may have had its hooks before */
 	bool retired;			/* gone from the configuration: freed once idle */
 
 	/* the peer; once gone, its id and name stay for the hook of the link's down */
@@ -89,8 +91,14 @@ struct wlink {
 	bool no_default_said;
 };
 
-/* A link of cfg, looking at nothing until wlink_peers_changed; NULL (logged) without memory. */
-struct wlink *wlink_new(const struct wlink_env *env, const struct link_config *cfg);
+/*
+ * A link of cfg, looking at nothing until wlink_peers_changed; NULL (logged)
+ * without memory. found_at_start: one of the links the watcher starts with,
+ * which an earlier watcher may have set up and run the hooks of; a link
+ * that comes later (a reload, provisioning) is new to every watcher.
+ */
+struct wlink *wlink_new(const struct wlink_env *env, const struct link_config *cfg,
+			bool found_at_start);
 
 /* Frees a link (a void * for loop_defer_free): its queued hooks are dropped. */
 void wlink_free(void *l);

@@ -78,6 +78,7 @@ struct watcher {
 	struct provisioned prov;
 	struct wlink **retired;		/* gone from the configuration, a hook still running */
 	size_t n_retired, cap_retired;
+	bool started;			/* the links found at start are known: new ones are new */
 	bool stop;
 };
 
@@ -348,7 +349,7 @@ static int apply(struct watcher *w, const struct link_config *cfgs, size_t n, st
 			wlink_change(l, &cfgs[j]);
 			c->changed++;
 		} else if (!l) {
-			l = wlink_new(&w->env, &cfgs[j]);
+			l = wlink_new(&w->env, &cfgs[j], !w->started);
 			c->added += l != NULL;
 		}
 		links[j] = l;
@@ -562,6 +563,7 @@ static int start_links(struct watcher *w)
 		log_msg(LOG_ERR, "out of memory");
 		return -1;
 	}
+	w->started = true;
 	if (!w->n_links && !w->provisioned)
 		log_msg(LOG_WARNING, "no links in %s: waiting for SIGHUP", w->o->config_dir);
 	return 0;

@@ -7,7 +7,8 @@
 # logged with its exit status, one that hangs is killed (SIGTERM, then
 # SIGKILL, with what it started) after --hook-timeout; a link's hooks run in
 # order (its down waits for its up), other links' hooks do not wait. SIGHUP:
-# a link with new settings runs down with the old and up with the new ones.
+# a link with new settings runs down with the old and up with the new ones,
+# and a new link whose device is up already runs its up.
 # shellcheck source=SCRIPTDIR/../lib.sh
 # shellcheck disable=SC2154,SC2317,SC2119 # spawn sets variables by name; sim_start takes no $1
 . "$(dirname "$0")/../lib.sh"
@@ -227,6 +228,25 @@ kill -TERM "$pb"
 reap "$pb" 10
 wait_for 2 grep -q 'bridged: carrier off' "$WORK/left.log"
 ok "$(in_bridge; echo $?)" "and its peer's going changes nothing: nobody watches it"
+
+# late: a link the watcher learns of by a reload when its daemons have
+# connected already. No watcher ran its hook, so its up runs now.
+daemon dl left-late 1 "$NA" --name late --peer 2 --role server --interface vlt81 \
+	--address 10.86.0.1 --peer-address 10.86.0.2/32
+peer pl late --interface vlt81 --address 10.86.0.2 --peer-address 10.86.0.1/32
+wait_state left-late late RUNNING
+printf '[Link]\nPeer = 2\nRole = server\nInterface = vlt81\nRoutes = 10.87.0.0/16\n' \
+	>"$CONF/late.conf"
+kill -HUP "$wa"
+wait_for 5 grep -q 'configuration reloaded: 3 links (1 added, 0 changed, 0 removed)' "$WORK/wa.log"
+ok $? "SIGHUP: the watcher takes the late link" || show_watcher_log wa
+wait_for 5 eval 'ip -n "$NA" route show 10.87.0.0/16 dev vlt81 proto static | grep -q .'
+ok $? "its device was up already, and still its hook routes its network" || show_watcher_log wa
+like "$(grep 'late:' "$WORK/wa.log")" 'late: both daemons connected \(domain 2\): up, hook up' \
+	"the log says so"
+kill -TERM "$pl" "$dl"
+reap "$pl" 10
+reap "$dl" 10
 
 kill -TERM "$wa"
 reap "$wa" 10

@@ -31,8 +31,10 @@ not_routed() { ! routed "$1"; }
 
 ip -n "$N0" addr add 10.99.0.1/32 dev lo
 ip -n "$N0" addr add 10.97.0.1/32 dev lo
-# The watcher first: one that finds a link up already takes its hook as run
-# (vchan-tun-watch(8), Restarts), and this test is about the hook.
+# The watcher first, so that the link comes to it by provisioning: one that
+# finds a link up at its start takes its hook as run (vchan-tun-watch(8),
+# Restarts), one provisioned later runs its up even if the guest's daemon
+# has connected before the watcher hears of the link (which happens here).
 watcher wg wg 5 "$NG" --provisioned --hooks-dir "$TOP/scripts" --hook-timeout 5
 wait_for 10 grep -q 'watching 0 links as domain 5' "$WORK/wg.log"
 ok $? "the guest's watcher starts with no links, before anything is provisioned" ||
