@@ -134,11 +134,14 @@ static int addr_cmd(struct probe *p, bool add, const struct addr_arg *arg, struc
 {
 	struct config_addr local, peer;
 	struct netlink_addr na;
+	int rc;
 
 	if (to_netlink(arg, &local, &peer, &na, err))
 		return -1;
-	return add ? netlink_addr_add(p->nl, p->tun.name, &na, err) :
-		     netlink_addr_del(p->nl, p->tun.name, &na, err);
+	rc = add ? netlink_addr_add(p->nl, p->tun.name, &na, err) :
+		   netlink_addr_del(p->nl, p->tun.name, &na, err);
+	/* an add says 1 when it added: to us, as there already, success */
+	return rc < 0 ? rc : 0;
 }
 
 /* Removes a device through libnl (not the product's job: tests clean up with it). */
