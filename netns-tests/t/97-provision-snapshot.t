@@ -35,13 +35,19 @@ ok $? "the guest takes all ${#LINKS[@]}" || bail_out "$(ctl guest status)"
 reads_before=$(grep -c 'provisioned links changed' "$WORK/guest.log")
 
 # dom0 swaps a's and z's addresses in one transaction (xenstore-write with
-# more than one pair), SWAPS times; an even count ends where it began.
+# more than one pair), SWAPS times; an even count ends where it began. A
+# pause of GAP seconds after each swap gives a read of the whole tree, which
+# takes a few milliseconds, room to end between two swaps now and then:
+# without it a fast machine's swaps came closer together than that, and
+# every read conflicted until the swapping stopped (still never torn).
+GAP=0.003
 # shellcheck disable=SC2016 # the script takes its values as arguments
 spawn swapper "$WORK/swapper.log" bash -c '
 	for ((i = 0; i < $3; i++)); do
 		if ((i % 2)); then x=10.66.1.1/32 y=10.66.2.1/32; else x=10.66.2.1/32 y=10.66.1.1/32; fi
 		"$1" exec 0 -- xenstore-write "$2/a/address" "$x" "$2/z/address" "$y" || exit 1
-	done' _ "$XENSIM" "$P" "$SWAPS"
+		sleep "$4"
+	done' _ "$XENSIM" "$P" "$SWAPS" "$GAP"
 reap "$swapper" 120
 ok $? "dom0 swapped the addresses $SWAPS times"
 
