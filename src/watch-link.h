@@ -13,7 +13,8 @@
  * runs `up`; when either says otherwise or the domain is gone, down and
  * `down`. At the first look, the device of a link found at start that is
  * already as it should be was made so by an earlier watcher, whose hooks
- * ran: nothing runs.
+ * ran: nothing runs. A link that comes later (a reload, provisioning) had
+ * no hook from anyone, and runs its `up` even if its device is up already.
  *
  * The peer's key is in the peer's part of XenStore, which the peer may
  * rewrite as often as it likes. What that costs is bounded: it is read at
