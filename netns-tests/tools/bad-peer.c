@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <xenstore.h>
 
 #include "frame.h"
@@ -233,7 +234,17 @@ static int open_channel(struct peer *p)
 	memset(&p->lim, 0, sizeof(p->lim));
 	p->reason[0] = '\0';
 	if (!p->server) {
+		/*
+		 * The daemon withdraws a channel it reset only after its CLOSE
+		 * frame: until the fresh offer is up, the keys may still name
+		 * the old one, which is closed by the time we look.
+		 */
 		p->v = vchan_client_open(p->domid, p->path, p->timeout_ms, &e);
+		while (p->v && vchan_state(p->v) == VCHAN_CLOSED && now_ms() < deadline) {
+			vchan_close(p->v);
+			usleep(1000);
+			p->v = vchan_client_open(p->domid, p->path, p->timeout_ms, &e);
+		}
 	} else if (!p->v) {
 		p->v = vchan_server_open(p->domid, p->path, RING_ORDER, RING_ORDER, &e);
 	} else if (vchan_server_reoffer(p->v, &e)) {
@@ -278,6 +289,15 @@ static int wait_reaction(struct peer *p, const char *name)
 	}
 }
 
+/* Until the daemon has closed its end of the channel, or the time is up. */
+static void wait_closed(struct peer *p)
+{
+	int64_t deadline = now_ms() + p->timeout_ms;
+
+	while (vchan_state(p->v) == VCHAN_CONNECTED && !wait_event(p, deadline))
+		;
+}
+
 static int run_attack(struct peer *p, const struct attack *a)
 {
 	int ret;
@@ -300,6 +320,8 @@ static int run_attack(struct peer *p, const struct attack *a)
 	ret = wait_reaction(p, a->name);
 	fflush(stdout);
 	if (!p->server) {
+		/* the daemon's reset closes its end: the next attack needs its next offer */
+		wait_closed(p);
 		vchan_close(p->v);
 		p->v = NULL;
 	}
