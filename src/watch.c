@@ -66,8 +66,7 @@ struct opts {
 struct watcher {
 	struct loop loop;
 	const struct opts *o;
-	struct netlink *nl;
-	struct wlink_env env;		/* what its links share */
+	struct wlink_env env;		/* what its links share, netlink among it */
 
 	struct wlink **links;
 	size_t n_links;
@@ -532,18 +531,17 @@ static int setup(struct watcher *w)
 		log_msg(LOG_ERR, "%s", err.msg);
 		return EXIT_FAILURE;
 	}
-	w->nl = netlink_open(&err);
-	if (!w->nl) {
-		log_msg(LOG_ERR, "%s", err.msg);
-		return EXIT_FAILURE;
-	}
 	w->env = (struct wlink_env){
 		.loop = &w->loop,
-		.nl = w->nl,
+		.nl = netlink_open(&err),
 		.hooks_dir = w->o->hooks_dir,
 		.hook_timeout = w->o->hook_timeout,
 		.retired_idle = retired_idle,
 	};
+	if (!w->env.nl) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		return EXIT_FAILURE;
+	}
 	if (w->o->provisioned) {
 		if (provisioned_open(&w->prov, w->loop.xs, w->loop.own_domid, w->o->provisioned_by,
 				     &err)) {
@@ -581,7 +579,7 @@ static void teardown(struct watcher *w)
 	free(w->file_cfgs);
 	if (w->provisioned)
 		provisioned_close(&w->prov);
-	netlink_close(w->nl);
+	netlink_close(w->env.nl);
 	loop_close(&w->loop);
 }
 
