@@ -6,7 +6,10 @@
 # done_testing. Everything it started is torn down on exit, by PID and name,
 # never by pattern.
 #
-# Environment: BUILD (build directory, default "build"), set by netns-tests/run.
+# Environment, set by netns-tests/run: BUILD (build directory, default
+# "build"); TEST_LEDGER, a file where the test notes its work directory and
+# each network namespace as it makes them, for the runner to sweep after a
+# test that was killed and could not clean up.
 
 set -u
 
@@ -26,6 +29,9 @@ NETNS=()
 HOLD_SEQ=0
 SIM_DIR=
 WORK=$(mktemp -d "/tmp/vchan-tun-test.${TEST_NAME}.XXXXXX")
+# ledger KIND WHAT: notes for the runner what this test made (see above).
+ledger() { [ -z "${TEST_LEDGER:-}" ] || echo "$1 $2" >>"$TEST_LEDGER"; }
+ledger work "$WORK"
 
 # --- TAP ---------------------------------------------------------------------
 
@@ -159,6 +165,7 @@ sim_exec() {
 # netns_add VAR: creates a namespace with a unique name and stores the name in VAR.
 netns_add() {
 	local name="vt$$-${#NETNS[@]}"
+	ledger netns "$name"
 	ip netns add "$name" || bail_out "cannot create netns $name"
 	NETNS+=("$name")
 	ip -n "$name" link set lo up
