@@ -258,20 +258,6 @@ int device_offload(struct device *dev, uint32_t features, struct error *err)
 
 /* --- the device ------------------------------------------------------------------------------ */
 
-/*
- * Trying again cannot mend it: marked lasting (error.h), with what to do
- * when the message alone would not say.
- */
-static int lasting(struct error *err, const char *hint)
-{
-	size_t len = strlen(err->msg);
-
-	if (hint)
-		snprintf(err->msg + len, sizeof(err->msg) - len, " (%s)", hint);
-	err->lasting = true;
-	return err->err ? -err->err : -1;
-}
-
 /* Makes the device, or takes over a persistent one: a name that is taken is no one's to take. */
 static int open_tun(struct device *dev, const struct link_config *cfg, const struct tun_opts *o,
 		    struct error *err)
@@ -280,7 +266,7 @@ static int open_tun(struct device *dev, const struct link_config *cfg, const str
 
 	/* from tun_create, only opening /dev/net/tun fails so */
 	if (rc == -ENOENT || rc == -ENODEV)
-		return lasting(err, "no TUN/TAP driver: modprobe tun");
+		return error_lasting(err, "no TUN/TAP driver: modprobe tun");
 	if (rc != -EBUSY)
 		return rc;
 	rc = tun_attach(&dev->tun, cfg->ifname, o, err);
@@ -288,13 +274,13 @@ static int open_tun(struct device *dev, const struct link_config *cfg, const str
 		error_set(err, EBUSY, "device %s is held by another process (another vchan-tund "
 			  "serving this link?): not touching it, nor the link's keys in XenStore",
 			  cfg->ifname);
-		return lasting(err, NULL);
+		return error_lasting(err, NULL);
 	}
 	if (rc == -EINVAL) {
 		error_set(err, EINVAL, "interface %s exists and is not a %s device this daemon "
 			  "can take over: not touching it; remove it or set another Interface",
 			  cfg->ifname, config_mode_name(cfg->mode));
-		return lasting(err, NULL);
+		return error_lasting(err, NULL);
 	}
 	return rc;
 }
@@ -319,7 +305,7 @@ int device_open(struct device *dev, const struct link_config *cfg, struct netlin
 	}
 	/* TUNSETIFF's and netlink's: what no retry gets */
 	if (rc == -EPERM)
-		return lasting(err, "vchan-tund needs CAP_NET_ADMIN");
+		return error_lasting(err, "vchan-tund needs CAP_NET_ADMIN");
 	if (rc)
 		return rc;
 	dev->open = true;

@@ -31,4 +31,10 @@ struct error {
 int error_set(struct error *e, int errno_value, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Marks *e, filled by error_set, lasting, and appends " (HINT)" when the
+ * message alone would not say what to do. Returns as error_set did.
+ */
+int error_lasting(struct error *e, const char *hint);
+
 #endif

@@ -115,14 +115,14 @@ unsigned int provisioned_by_option(const char *prog, const char *value)
 int provisioned_open(struct provisioned *p, struct xstore *xs, unsigned int self,
 		     unsigned int by, struct error *err)
 {
-	if (!self || by == self) {
-		if (!self)
-			error_set(err, EINVAL, "--provisioned: this is domain 0, which provisions "
-				  "others and takes links from nobody");
-		else
-			error_set(err, EINVAL, "--provisioned-by %u: that is this domain", by);
-		err->lasting = true;
-		return -1;
+	if (!self) {
+		error_set(err, EINVAL, "--provisioned: this is domain 0, which provisions others "
+			  "and takes links from nobody");
+		return error_lasting(err, NULL);
+	}
+	if (by == self) {
+		error_set(err, EINVAL, "--provisioned-by %u: that is this domain", by);
+		return error_lasting(err, NULL);
 	}
 	memset(p, 0, sizeof(*p));
 	p->xs = xs;

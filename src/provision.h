@@ -88,8 +88,8 @@ struct provisioned {
 unsigned int provisioned_by_option(const char *prog, const char *value);
 
 /*
- * Watches SELF's directory (the first event comes at once). 0, or -1 with
- * err; err->lasting when the command line is at fault (domain 0 is never
+ * Watches SELF's directory (the first event comes at once). 0, or negative
+ * with err; err->lasting when the command line is at fault (domain 0 is never
  * provisioned, nor a domain by itself), which no restart mends.
  */
 int provisioned_open(struct provisioned *p, struct xstore *xs, unsigned int self,

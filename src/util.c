@@ -33,6 +33,16 @@ int error_set(struct error *e, int errno_value, const char *fmt, ...)
 	return errno_value ? -errno_value : -1;
 }
 
+int error_lasting(struct error *e, const char *hint)
+{
+	size_t len = strlen(e->msg);
+
+	if (hint)
+		snprintf(e->msg + len, sizeof(e->msg) - len, " (%s)", hint);
+	e->lasting = true;
+	return e->err ? -e->err : -1;
+}
+
 int64_t now_ms(void)
 {
 	struct timespec ts;
